@@ -1,0 +1,105 @@
+"""``sparsesnn`` command line: ``train`` and ``evaluate``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..errors import ChecksumError, ConfigError, DatasetError, DatasetNotFoundError, TrainingDiverged
+
+# flag → config field; flags win over the config file
+_TRAIN_FLAGS = {
+    "dataset": "data.dataset",
+    "data_dir": "data.data_dir",
+    "epochs": "train.epochs",
+    "sparsity": "topology.sparsity",
+    "seed": "train.seed",
+    "batch_size": "data.batch_size",
+    "lr": "train.lr",
+    "T": "model.T",
+}
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a sparse (CH-SNN) or dense spiking network")
+    p.add_argument("--config", type=Path, help="YAML or TOML config file")
+    p.add_argument("--dataset", choices=["digits", "mnist"])
+    p.add_argument("--data-dir", dest="data_dir")
+    p.add_argument("--download", action="store_true", help="download missing data files (checksum-verified)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--sparsity", type=float, help="link sparsity in [0, 1) of every sparse layer")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--batch-size", dest="batch_size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--T", type=int, help="time steps")
+    p.add_argument("--dense", action="store_true", help="train the fully connected twin")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                   help="override any config field, e.g. --set topology.regrowth=ch2_l3n")
+    p.add_argument("--out", type=Path, required=True, help="run directory")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def _train(args: argparse.Namespace) -> int:
+    from ..training.config import RunConfig
+    from ..training.trainer import train
+
+    cfg = RunConfig.from_file(args.config) if args.config else RunConfig()
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set expects SECTION.FIELD=VALUE; got {item!r}")
+        cfg.set(key.strip(), value.strip())
+    for flag, field in _TRAIN_FLAGS.items():
+        value = getattr(args, flag)
+        if value is not None:
+            cfg.set(field, value)
+    if args.download:
+        cfg.set("data.download", True)
+    if args.dense:
+        cfg.set("train.dense", True)
+    summary = train(cfg, args.out, progress=not args.no_progress)
+    print(json.dumps(summary_view(summary), indent=2))
+    return 0
+
+
+def summary_view(summary: dict) -> dict:
+    """The headline numbers of a summary (per-layer detail stays in the file)."""
+    keys = ("test_accuracy", "link_sparsity", "node_sparsity", "sops_per_sample", "energy_mj_per_sample",
+            "firing_rate", "epochs", "seconds")
+    return {k: summary[k] for k in keys if k in summary}
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from ..training.rundir import atomic_write_json
+    from ..training.trainer import final_report, load_run
+
+    exp = load_run(args.run_dir)
+    report = final_report(exp)
+    atomic_write_json(Path(args.run_dir) / "evaluation.json", report)
+    print(json.dumps(summary_view(report), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sparsesnn", description="Ultra-sparse spiking neural networks")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_train(sub)
+    p = sub.add_parser("evaluate", help="re-evaluate a run directory's checkpoint on its test set")
+    p.add_argument("run_dir", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers = {"train": _train, "evaluate": _evaluate}
+    try:
+        return handlers[args.command](args)
+    except (ConfigError, DatasetError, DatasetNotFoundError, ChecksumError, TrainingDiverged, FileNotFoundError, ValueError) as exc:
+        print(f"sparsesnn {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

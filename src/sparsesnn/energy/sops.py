@@ -1,0 +1,41 @@
+"""Sparse-aware synaptic-operation counting and energy models (pure functions).
+
+A presynaptic event costs its neuron's *current* out-degree — the links that exist — never the
+dense fan-out. Events are spikes (accumulate, AC) or, for a first layer fed analog values under
+direct encoding, non-zero inputs (multiply-accumulate, MAC); a zero input costs nothing.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+PJ_PER_SOP_ANP1 = 1.5  # ANP-I chip, 001 §4.2
+E_MAC_PJ = 4.6  # 45 nm, 002 eq. 3 (Yao et al. 2023)
+E_AC_PJ = 0.9
+
+
+def out_degree(layer: nn.Module) -> torch.Tensor:
+    """Links leaving each input neuron of ``layer`` (a SparseLinear or a dense nn.Linear)."""
+    if hasattr(layer, "out_degree"):
+        return layer.out_degree()
+    if isinstance(layer, nn.Linear):
+        return (layer.weight.detach() != 0).sum(0)
+    raise TypeError(f"cannot count the out-degree of {type(layer).__name__}")
+
+
+def synaptic_ops(events: torch.Tensor, degree: torch.Tensor) -> float:
+    """Σ_i events_i · out_degree_i (events: per-input counts summed over time and samples)."""
+    if events.shape != degree.shape:
+        raise ValueError(f"event counts {tuple(events.shape)} and out-degrees {tuple(degree.shape)} differ")
+    return float((events.to(torch.float64) * degree.to(torch.float64)).sum())
+
+
+def energy_anp1_mj(sops: float, pj_per_sop: float = PJ_PER_SOP_ANP1) -> float:
+    """Energy = SOPs × pJ/SOP (001 §4.2), in millijoules."""
+    return sops * pj_per_sop * 1e-9
+
+
+def energy_45nm_mj(macs: float, acs: float) -> float:
+    """E = E_MAC·MACs + E_AC·ACs (002 eq. 3), in millijoules."""
+    return (E_MAC_PJ * macs + E_AC_PJ * acs) * 1e-9

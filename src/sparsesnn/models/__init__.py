@@ -1,0 +1,5 @@
+"""Network architectures."""
+
+from .mlp import ModelConfig, SpikingMLP
+
+__all__ = ["ModelConfig", "SpikingMLP"]

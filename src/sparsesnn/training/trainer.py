@@ -1,0 +1,222 @@
+"""CH-SNN training loop: surrogate-gradient BPTT epochs, each followed by a topology update.
+
+data → model → trainer ↔ topology engine → metrics → run directory.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import yaml
+from tqdm.auto import tqdm
+
+from ..data import Split, load_dataset, train_val_split
+from ..energy.recorder import ActivityRecorder
+from ..errors import TrainingDiverged
+from ..models.mlp import SpikingMLP
+from ..neurons import encoders
+from ..topology.engine import TopologyEngine
+from ..topology.weight_init import temporal_sparsity
+from .config import RunConfig
+from .metrics import evaluate, structure_metrics
+from .rundir import (
+    append_jsonl,
+    atomic_torch_save,
+    atomic_write_bytes,
+    atomic_write_json,
+    load_checkpoint,
+    versions,
+)
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("train.device is cuda but no CUDA device is available")
+    return torch.device(name)
+
+
+@dataclass
+class Experiment:
+    """Everything a run is made of, built from a :class:`RunConfig`."""
+
+    config: RunConfig
+    train: Split
+    val: Split | None
+    test: Split
+    model: SpikingMLP
+    engine: TopologyEngine | None
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    device: torch.device
+
+
+def _first_layer_inputs(cfg: RunConfig, train: Split) -> torch.Tensor:
+    """Observations of the first layer's input, for SSCTI and SSWI's S_t."""
+    n = min(len(train), cfg.train.sscti_samples)
+    x = train.x[torch.randperm(len(train), generator=torch.Generator().manual_seed(cfg.train.seed))[:n]]
+    x = x.reshape(n, -1)
+    enc = cfg.model.encoding
+    if enc == "poisson":
+        return encoders.poisson(x, cfg.model.T, torch.Generator().manual_seed(cfg.train.seed))
+    if enc == "latency":
+        return encoders.latency(x, cfg.model.T)
+    return x  # direct: T identical copies carry no extra correlation information
+
+
+def build(cfg: RunConfig, initialise: bool = True) -> Experiment:
+    """Load data and build model, topology engine and optimizer (seeded, deterministic)."""
+    cfg.validate()
+    torch.manual_seed(cfg.train.seed)
+    device = resolve_device(cfg.train.device)
+    train_all, test = load_dataset(cfg.data.dataset, cfg.data.data_dir, cfg.data.download)
+    train, val = train_val_split(train_all, cfg.data.val_fraction, cfg.train.seed)
+    n_in = int(train.x[0].numel())
+    n_classes = int(max(train.y.max(), test.y.max())) + 1
+    sparse = not cfg.train.dense
+    top = cfg.topology
+    s0 = (top.initial_sparsity if top.initial_sparsity is not None else top.sparsity) if sparse else None
+    model = SpikingMLP(n_in, n_classes, cfg.model, sparsity=s0)
+    engine = None
+    if sparse:
+        engine = TopologyEngine(model.sparse_layers(), top, total_updates=cfg.train.epochs, seed=cfg.train.seed)
+    if initialise:
+        inputs = _first_layer_inputs(cfg, train)
+        if engine is not None:
+            engine.initialize(inputs)
+        model.init_weights(temporal_sparsity(inputs))
+    model.to(device)
+    t = cfg.train
+    params = model.parameters()
+    if t.optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay)
+    elif t.optimizer == "adamw":
+        opt = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
+    else:
+        opt = torch.optim.Adam(params, lr=t.lr, weight_decay=t.weight_decay)
+    if t.lr_schedule == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=t.epochs)
+    else:
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
+    return Experiment(cfg, train, val, test, model, engine, opt, sched, device)
+
+
+def _train_epoch(exp: Experiment, generator: torch.Generator, progress: bool, epoch: int) -> dict:
+    model, opt = exp.model, exp.optimizer
+    model.train()
+    n_batches = math.ceil(len(exp.train) / exp.config.data.batch_size)
+    track = exp.engine is not None and exp.engine.needs_dense_grad
+    total_loss, correct, n = 0.0, 0, 0
+    bar = tqdm(
+        exp.train.batches(exp.config.data.batch_size, shuffle=True, generator=generator),
+        total=n_batches, desc=f"epoch {epoch + 1}", leave=False, disable=not progress,
+    )
+    for b, (x, y) in enumerate(bar):
+        x, y = x.to(exp.device), y.to(exp.device)
+        if track and b == n_batches - 1:
+            for layer in model.sparse_layers():  # RigL: dense gradient of the last batch
+                layer.track_dense_grad = True
+        logits = model(x)
+        loss = torch.nn.functional.cross_entropy(logits, y)
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(
+                f"loss became {float(loss)} at epoch {epoch + 1}, batch {b + 1}; "
+                "the last good checkpoint is kept — lower train.lr or check the data"
+            )
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        for layer in model.sparse_layers():
+            layer.track_dense_grad = False
+        total_loss += loss.item() * len(y)
+        correct += int((logits.argmax(1) == y).sum())
+        n += len(y)
+        bar.set_postfix(loss=f"{total_loss / n:.4f}")
+    return {"train_loss": total_loss / n, "train_accuracy": correct / n}
+
+
+def final_report(exp: Experiment) -> dict:
+    """Test accuracy with SOPs, energy and firing statistics measured on the test set."""
+    rec = ActivityRecorder()
+    test = evaluate(exp.model, exp.test, exp.config.data.batch_size, exp.device, rec)
+    energy = rec.report(list(exp.model.synapses))
+    return {"test_accuracy": test["accuracy"], "test_loss": test["loss"], **structure_metrics(list(exp.model.synapses)), **energy}
+
+
+def _save(exp: Experiment, run_dir: Path, epoch: int, generator: torch.Generator) -> None:
+    atomic_torch_save(
+        {
+            "epoch": epoch,
+            "model": exp.model.state_dict(),
+            "optimizer": exp.optimizer.state_dict(),
+            "scheduler": exp.scheduler.state_dict(),
+            "engine": exp.engine.state_dict() if exp.engine is not None else None,
+            "batch_generator": generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+        },
+        run_dir / CHECKPOINT,
+    )
+
+
+def train(cfg: RunConfig, run_dir: str | Path, progress: bool = True) -> dict:
+    """Train a (sparse or dense) spiking MLP and write the run directory; returns the summary."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    exp = build(cfg)
+    (run_dir / "metrics.jsonl").unlink(missing_ok=True)
+    atomic_write_bytes(run_dir / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False).encode())
+    atomic_write_json(run_dir / "versions.json", {**versions(), "seed": cfg.train.seed})
+    generator = torch.Generator().manual_seed(cfg.train.seed)
+    start = time.perf_counter()
+    epochs = tqdm(range(cfg.train.epochs), desc="training", disable=not progress)
+    for epoch in epochs:
+        t0 = time.perf_counter()
+        record = {"epoch": epoch + 1, "lr": exp.optimizer.param_groups[0]["lr"]}
+        record.update(_train_epoch(exp, generator, progress, epoch))
+        exp.scheduler.step()
+        t1 = time.perf_counter()
+        if exp.engine is not None:
+            record["topology"] = [vars(s) for s in exp.engine.update(exp.optimizer)]
+        record["topology_seconds"] = time.perf_counter() - t1
+        if exp.val is not None:
+            record["val_accuracy"] = evaluate(exp.model, exp.val, cfg.data.batch_size, exp.device)["accuracy"]
+        test = evaluate(exp.model, exp.test, cfg.data.batch_size, exp.device)
+        record["test_accuracy"] = test["accuracy"]
+        record.update(structure_metrics(list(exp.model.synapses)))
+        record["epoch_seconds"] = time.perf_counter() - t0
+        append_jsonl(run_dir / "metrics.jsonl", record)
+        if cfg.train.checkpoint:
+            _save(exp, run_dir, epoch + 1, generator)
+        epochs.set_postfix(test_acc=f"{test['accuracy']:.4f}")
+    summary = {
+        **final_report(exp),
+        "epochs": cfg.train.epochs,
+        "seconds": time.perf_counter() - start,
+        "dataset": cfg.data.dataset,
+        "dense": cfg.train.dense,
+        "seed": cfg.train.seed,
+    }
+    atomic_write_json(run_dir / "summary.json", summary)
+    return summary
+
+
+def load_run(run_dir: str | Path) -> Experiment:
+    """Rebuild a run's experiment from its config and last checkpoint."""
+    run_dir = Path(run_dir)
+    cfg_path = run_dir / "config.yaml"
+    if not cfg_path.exists():
+        raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml)")
+    cfg = RunConfig.from_file(cfg_path)
+    exp = build(cfg, initialise=False)
+    state = load_checkpoint(run_dir / CHECKPOINT)
+    exp.model.load_state_dict(state["model"])
+    if exp.engine is not None and state["engine"] is not None:
+        exp.engine.load_state_dict(state["engine"])
+    return exp
