@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from ..layers.sparse_linear import check_sparsity
 from .init import TOPOLOGY_INITS
-from .sampling import check_delta
 from .schedules import ZETA_SCHEDULES
 
 REMOVALS = ("lrs", "magnitude")
@@ -56,15 +55,22 @@ class TopologyConfig:
     evolve: bool = True
 
     def validate(self) -> "TopologyConfig":
-        check_sparsity(self.sparsity)
-        if self.initial_sparsity is not None and check_sparsity(self.initial_sparsity) > self.sparsity:
+        for name in ("sparsity", "initial_sparsity"):
+            value = getattr(self, name)
+            if value is not None:
+                try:
+                    check_sparsity(value)
+                except ValueError as exc:
+                    raise ValueError(f"topology.{name}: {exc}") from None
+        if self.initial_sparsity is not None and self.initial_sparsity > self.sparsity:
             raise ValueError("topology.initial_sparsity must not exceed topology.sparsity")
         _choice("init", self.init, TOPOLOGY_INITS)
         _choice("removal", self.removal, REMOVALS)
         _choice("regrowth", self.regrowth, REGROWTHS)
         _choice("zeta_schedule", self.zeta_schedule, tuple(ZETA_SCHEDULES))
-        check_delta(self.delta_removal)
-        check_delta(self.delta_regrowth)
+        for name in ("delta_removal", "delta_regrowth"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"topology.{name} must be in [0, 1]; got {getattr(self, name)}")
         if not 0.0 <= self.zeta < 1.0:
             raise ValueError(f"topology.zeta must be in [0, 1); got {self.zeta}")
         if not 0.0 < self.update_fraction <= 1.0:

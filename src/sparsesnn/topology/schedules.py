@@ -23,11 +23,11 @@ def sigmoid_sparsity(step: int, s_initial: float, s_final: float, t0: int, tf: i
     """Sigmoid density decay of CHTss (003 eq. A6).
 
     s_t = s_i + (s_f − s_i) · σ(k (t − (t0 + tf)/2)), with k = 12/(tf − t0) by default (σ spans
-    ≈ 0.0025…0.9975 between t0 and tf); s_f exactly from tf on.
+    ≈ 0.0025…0.9975 between t0 and tf); exactly s_i up to t0 and s_f from tf on.
     """
     if step >= tf:
         return s_final
-    if step < t0:
+    if step <= t0:
         return s_initial
     k = 12.0 / max(1, tf - t0) if k is None else k
     x = 1.0 / (1.0 + math.exp(-k * (step - (t0 + tf) / 2.0)))

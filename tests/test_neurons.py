@@ -1,0 +1,65 @@
+import pytest
+import torch
+
+from sparsesnn.neurons import LIF, encoders, lif_multistep, lif_multistep_reference
+from sparsesnn.neurons import surrogate as sg
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "arctan", "triangle"])
+@pytest.mark.parametrize("detach_reset", [False, True])
+def test_fast_lif_equals_reference_loop(name, detach_reset):
+    cur = (torch.randn(9, 4, 13) * 1.5).requires_grad_()
+    fn = sg.get(name)
+    fast = lif_multistep(cur, 0.7, 1.0, fn, detach_reset)
+    ref = lif_multistep_reference(cur, 0.7, 1.0, fn, detach_reset)
+    assert torch.equal(fast, ref)
+    assert 0 < fast.mean() < 1  # the test exercises both spikes and silence
+    w = torch.randn_like(fast)
+    g_fast, = torch.autograd.grad((fast * w).sum(), cur)
+    g_ref, = torch.autograd.grad((ref * w).sum(), cur)
+    torch.testing.assert_close(g_fast, g_ref, rtol=1e-5, atol=1e-6)
+
+
+def test_lif_dynamics_by_hand():
+    # α = 0.5, θ = 1: h = 0.6, 0.9 (no spike), then 0.45 + 0.6 = 1.05 → spike, then reset: 0 + 0.6
+    cur = torch.full((4, 1, 1), 0.6)
+    out = LIF(alpha=0.5, threshold=1.0)(cur).flatten().tolist()
+    assert out == [0.0, 0.0, 1.0, 0.0]
+
+
+def test_lif_module_contract_and_state_reset():
+    lif = LIF(alpha=0.9, threshold=0.5, surrogate="sigmoid")
+    x = torch.rand(5, 3, 7)
+    a, b = lif(x), lif(x)
+    assert a.shape == (5, 3, 7) and torch.equal(a, b)
+
+
+@pytest.mark.parametrize("kwargs", [{"alpha": 0.0}, {"alpha": 1.5}, {"threshold": 0.0}, {"surrogate": "nope"}])
+def test_lif_rejects_bad_parameters(kwargs):
+    with pytest.raises(ValueError):
+        LIF(**kwargs)
+
+
+def test_lif_rejects_bad_shape():
+    with pytest.raises(ValueError, match="T, B"):
+        LIF()(torch.rand(5))
+
+
+def test_surrogates_integrate_to_one():
+    x = torch.linspace(-20, 20, 400001, dtype=torch.float64)
+    for fn in sg.SURROGATES.values():
+        assert abs(torch.trapezoid(fn(x), x).item() - 1.0) < 2e-2
+
+
+def test_encoders():
+    x = torch.tensor([[0.0, 0.5, 1.0]])
+    p = encoders.poisson(x.expand(2000, 3), 8, torch.Generator().manual_seed(0))
+    assert p.shape == (8, 2000, 3)
+    rates = p.mean((0, 1))
+    assert rates[0] == 0 and rates[2] == 1 and abs(rates[1] - 0.5) < 0.02
+    lat = encoders.latency(x, 5)
+    assert lat.sum((0, 1)).tolist() == [0.0, 1.0, 1.0]
+    assert lat[:, 0, 2].tolist() == [1, 0, 0, 0, 0] and lat[:, 0, 1].tolist() == [0, 0, 1, 0, 0]
+    assert encoders.direct(x, 4).shape == (4, 1, 3)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        encoders.poisson(torch.tensor([2.0]), 3)

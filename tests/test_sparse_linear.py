@@ -1,0 +1,102 @@
+import math
+
+import pytest
+import torch
+
+from sparsesnn.layers import SparseLinear, target_nnz
+
+
+def _dense_reference(layer: SparseLinear, x: torch.Tensor):
+    w = layer.dense_weight().requires_grad_()
+    mask = layer.mask()
+    y = x @ (w * mask).t() + layer.effective_bias()
+    return w, y
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.5, 0.9, 0.99])
+def test_forward_backward_equal_dense_masked(sparsity):
+    layer = SparseLinear(37, 23, sparsity=sparsity, generator=torch.Generator().manual_seed(1))
+    assert layer.nnz == target_nnz(sparsity, 37, 23)
+    x = torch.randn(11, 37, requires_grad=True)
+    y = layer(x)
+    xr = x.detach().clone().requires_grad_()
+    w, yr = _dense_reference(layer, xr)
+    torch.testing.assert_close(y, yr)
+    gy = torch.randn_like(y)
+    y.backward(gy)
+    yr.backward(gy)
+    torch.testing.assert_close(x.grad, xr.grad)
+    torch.testing.assert_close(layer.weight_values.grad, w.grad[layer.rows, layer.cols])
+
+
+def test_empty_rows_and_columns_and_inactive_inputs():
+    layer = SparseLinear(6, 5, sparsity=0.5)
+    rows = torch.tensor([0, 0, 2, 4])
+    cols = torch.tensor([1, 3, 3, 5])  # outputs 1, 3 and inputs 0, 2, 4 have no links
+    layer.replace_links(rows, cols, torch.tensor([1.0, -2.0, 0.5, 3.0]))
+    for x in (torch.zeros(3, 6), torch.ones(3, 6), torch.randn(3, 6)):
+        x = x.requires_grad_()
+        y = layer(x)
+        xr = x.detach().clone().requires_grad_()
+        w, yr = _dense_reference(layer, xr)
+        torch.testing.assert_close(y, yr)
+        y.sum().backward()
+        yr.sum().backward()
+        torch.testing.assert_close(x.grad, xr.grad)
+        torch.testing.assert_close(layer.weight_values.grad, w.grad[rows, cols])
+        layer.weight_values.grad = None
+
+
+def test_time_major_input_and_gradients_only_for_present_links():
+    layer = SparseLinear(10, 4, sparsity=0.8)
+    x = torch.rand(3, 2, 10)
+    y = layer(x)
+    assert y.shape == (3, 2, 4)
+    y.sum().backward()
+    assert layer.weight_values.grad.shape == (layer.nnz,)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, 1.5, float("nan"), "0.5", True])
+def test_rejects_sparsity_outside_unit_interval(bad):
+    with pytest.raises(ValueError, match="sparsity"):
+        SparseLinear(4, 4, sparsity=bad)
+
+
+def test_rejects_wrong_input_width():
+    with pytest.raises(ValueError, match="last dimension 8"):
+        SparseLinear(8, 3)(torch.rand(2, 7))
+
+
+def test_rejects_duplicate_and_out_of_range_links():
+    layer = SparseLinear(4, 4, sparsity=0.5)
+    with pytest.raises(ValueError, match="duplicate"):
+        layer.replace_links(torch.tensor([0, 0]), torch.tensor([1, 1]), torch.zeros(2))
+    with pytest.raises(ValueError, match="outside"):
+        layer.replace_links(torch.tensor([4]), torch.tensor([0]), torch.zeros(1))
+
+
+def test_dead_output_bias_is_masked_and_gets_no_gradient():
+    layer = SparseLinear(4, 3, sparsity=0.5)
+    with torch.no_grad():
+        layer.bias.fill_(1.0)
+    layer.alive_out[1] = False
+    y = layer(torch.zeros(2, 4))
+    assert y[:, 1].abs().max() == 0 and y[:, 0].min() == 1
+    y.sum().backward()
+    assert layer.bias.grad[1] == 0
+
+
+def test_state_dict_round_trip_with_different_link_count():
+    a = SparseLinear(20, 10, sparsity=0.5)
+    b = SparseLinear(20, 10, sparsity=0.9)
+    b.load_state_dict(a.state_dict())
+    assert b.nnz == a.nnz
+    x = torch.randn(4, 20)
+    torch.testing.assert_close(a(x), b(x))
+
+
+def test_memory_is_proportional_to_links():
+    layer = SparseLinear(1000, 1000, sparsity=0.99)
+    n_param = sum(p.numel() for p in layer.parameters())
+    assert n_param == layer.nnz + 1000
+    assert math.isclose(layer.density, 0.01)
