@@ -7,7 +7,12 @@ from sparsesnn.neurons import surrogate as sg
 
 @pytest.mark.parametrize("name", ["sigmoid", "arctan", "triangle"])
 @pytest.mark.parametrize("detach_reset", [False, True])
-def test_fast_lif_equals_reference_loop(name, detach_reset):
+@pytest.mark.parametrize("compiled", [True, False])
+def test_fast_lif_equals_reference_loop(name, detach_reset, compiled, monkeypatch):
+    from sparsesnn.neurons import functional
+
+    if not compiled:
+        monkeypatch.setattr(functional, "_nl", None)
     cur = (torch.randn(9, 4, 13) * 1.5).requires_grad_()
     fn = sg.get(name)
     fast = lif_multistep(cur, 0.7, 1.0, fn, detach_reset)

@@ -110,3 +110,17 @@ def test_link_removal_score_formula():
     # in-sums of outputs: [3, 3]; out-sums of inputs: [1, 5]
     expected = torch.tensor([1 / 4 + 1 / 2, 2 / 4 + 2 / 6, 3 / 4 + 3 / 6])
     torch.testing.assert_close(s, expected)
+
+
+def test_torch_fallback_matches_definition(monkeypatch):
+    from sparsesnn.layers import kernels
+    from sparsesnn.topology import scores
+
+    monkeypatch.setattr(scores, "_nks", None)
+    monkeypatch.setattr(kernels, "_nk", None)
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        mask = rng.random((7, 9)) < 0.35
+        t = torch.from_numpy(mask)
+        np.testing.assert_allclose(ch3_l3(t).numpy(), brute_force_ch3_l3(mask), atol=1e-9)
+        np.testing.assert_allclose(ch2_l3n(t).double().numpy(), brute_force_l3n(mask, True), rtol=1e-6)

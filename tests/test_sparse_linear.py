@@ -100,3 +100,38 @@ def test_memory_is_proportional_to_links():
     n_param = sum(p.numel() for p in layer.parameters())
     assert n_param == layer.nnz + 1000
     assert math.isclose(layer.density, 0.01)
+
+
+@pytest.mark.parametrize("active", [0.0, 0.1, 1.0])
+def test_event_driven_path_equals_dense_masked(active):
+    layer = SparseLinear(40, 30, sparsity=0.9)
+    x = (torch.rand(3, 5, 40) < active).float()
+    with torch.no_grad():
+        y = layer(x)
+        y_hint = layer(x, binary=True)
+        _, yr = _dense_reference(layer, x)
+    torch.testing.assert_close(y, yr)
+    torch.testing.assert_close(y_hint, yr)
+
+
+def test_torch_fallback_equals_compiled_kernels(monkeypatch):
+    from sparsesnn.layers import kernels
+
+    layer = SparseLinear(33, 21, sparsity=0.8)
+    x = torch.randn(9, 33, requires_grad=True)
+    spikes = (torch.rand(9, 33) < 0.2).float()
+
+    def run():
+        x.grad, layer.weight_values.grad = None, None
+        y = layer(x)
+        y.backward(torch.ones_like(y))
+        with torch.no_grad():
+            ye = layer(spikes)
+        return y.detach(), x.grad.clone(), layer.weight_values.grad.clone(), ye
+
+    compiled = run()
+    assert kernels.backend(x) == "numba"
+    monkeypatch.setattr(kernels, "_nk", None)
+    assert kernels.backend(x) == "torch"
+    for a, b in zip(compiled, run()):
+        torch.testing.assert_close(a, b)

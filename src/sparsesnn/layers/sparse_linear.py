@@ -32,23 +32,26 @@ def target_nnz(sparsity: float, n_in: int, n_out: int) -> int:
 
 
 class _SparseMatmul(torch.autograd.Function):
+    """``y = x Wᵀ`` with feature-major kernels; saves ``xᵀ`` for the backward pass."""
+
     @staticmethod
     def forward(ctx, x, values, layer):  # type: ignore[override]
         p = layer.pattern
-        ctx.save_for_backward(x, values)
+        XT = x.t().contiguous()
+        ctx.save_for_backward(XT, values)
         ctx.pattern, ctx.layer = p, layer
-        return kernels.spmm(p, values, x)
+        return kernels.w_times(p, values, XT).t()
 
     @staticmethod
     def backward(ctx, g):  # type: ignore[override]
-        x, values = ctx.saved_tensors
+        XT, values = ctx.saved_tensors
         p, layer = ctx.pattern, ctx.layer
-        g = g.contiguous()
-        gx = kernels.spmm_t(p, values, g) if ctx.needs_input_grad[0] else None
-        gv = kernels.sddmm(p, g, x) if ctx.needs_input_grad[1] else None
+        GT = g.t().contiguous()  # free when g is the transposed view the forward returned
+        gx = kernels.wt_times(p, values, GT).t() if ctx.needs_input_grad[0] else None
+        gv = kernels.value_grad(p, GT, XT) if ctx.needs_input_grad[1] else None
         if layer.track_dense_grad:
-            # RigL needs ∂L/∂W at absent positions too: one dense outer product, only when asked
-            dense = g.t() @ x
+            # RigL needs ∂L/∂W at absent positions too: one dense product, only when asked
+            dense = GT @ XT.t()
             layer.dense_grad = dense if layer.dense_grad is None else layer.dense_grad + dense
         return gx, gv, None
 
@@ -162,13 +165,20 @@ class SparseLinear(nn.Module):
             return None
         return self.bias * self.alive_out.to(self.bias.dtype)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, binary: bool | None = None) -> torch.Tensor:
+        """``binary``: the caller knows ``x`` is 0/1 (spikes); ``None`` checks when no gradient
+        is needed. Binary input without gradient takes the event-driven path."""
         if x.shape[-1] != self.in_features:
             raise ValueError(
                 f"SparseLinear expects last dimension {self.in_features}; got input of shape {tuple(x.shape)}"
             )
         lead = x.shape[:-1]
-        y = _SparseMatmul.apply(x.reshape(-1, self.in_features), self.weight_values, self)
+        x2 = x.reshape(-1, self.in_features)
+        needs_grad = torch.is_grad_enabled() and (x.requires_grad or self.weight_values.requires_grad)
+        if not needs_grad and (binary if binary is not None else bool(((x2 == 0) | (x2 == 1)).all())):
+            y = kernels.event_forward(self.pattern, self.weight_values.detach(), x2)
+        else:
+            y = _SparseMatmul.apply(x2, self.weight_values, self)
         b = self.effective_bias()
         if b is not None:
             y = y + b

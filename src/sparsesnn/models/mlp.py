@@ -121,12 +121,13 @@ class SpikingMLP(nn.Module):
                 x = encoders.poisson(x, cfg.T) if cfg.encoding == "poisson" else encoders.latency(x, cfg.T)
             if x.dim() != 3 or x.shape[-1] != self.n_in:
                 raise ValueError(f"expected input [B, {self.n_in}] or [T, B, {self.n_in}]; got {tuple(x.shape)}")
-            current = first(x)
+            current = first(x, binary=True) if isinstance(first, SparseLinear) else first(x)
             if recorder is not None:
                 recorder.add_events(0, (x != 0).sum((0, 1)), "ac")
         for i, lif in enumerate(self.neurons):
             spikes = lif(current)
-            current = self.synapses[i + 1](spikes)
+            nxt = self.synapses[i + 1]
+            current = nxt(spikes, binary=True) if isinstance(nxt, SparseLinear) else nxt(spikes)
             if recorder is not None:
                 recorder.add_spikes(i, spikes)
                 recorder.add_events(i + 1, spikes.sum((0, 1)), "ac")

@@ -4,7 +4,8 @@
 
 ``h`` is the membrane potential after integration; a spike resets it to zero at the next step
 (hard reset). :func:`lif_multistep` runs the whole window in one autograd node with a
-hand-written BPTT backward, which avoids T small autograd nodes per layer;
+hand-written BPTT backward (compiled with numba on CPU, a torch loop elsewhere), which
+avoids T small autograd nodes per layer;
 :func:`lif_multistep_reference` is the plain autograd loop it is tested against.
 """
 
@@ -13,6 +14,11 @@ from __future__ import annotations
 import torch
 
 from . import surrogate as sg
+
+try:
+    from . import _numba_lif as _nl
+except Exception:  # pragma: no cover - numba missing: the torch loop runs
+    _nl = None
 
 
 class _SpikeFn(torch.autograd.Function):
@@ -30,7 +36,7 @@ class _SpikeFn(torch.autograd.Function):
         return grad * ctx.fn(x), None
 
 
-def spike(x: torch.Tensor, fn: sg.SurrogateFn) -> torch.Tensor:
+def spike(x: torch.Tensor, fn: sg.Surrogate) -> torch.Tensor:
     """H(x) with surrogate gradient ``fn``."""
     return _SpikeFn.apply(x, fn)
 
@@ -39,7 +45,7 @@ def lif_multistep_reference(
     current: torch.Tensor,
     alpha: float,
     threshold: float,
-    surrogate: sg.SurrogateFn,
+    surrogate: sg.Surrogate,
     detach_reset: bool = False,
 ) -> torch.Tensor:
     """Straightforward time loop of 001 eq. 1; autograd does BPTT."""
@@ -57,6 +63,14 @@ def lif_multistep_reference(
 class _LIFMultiStep(torch.autograd.Function):
     @staticmethod
     def forward(ctx, current, alpha, threshold, fn, detach_reset):  # type: ignore[override]
+        ctx.alpha, ctx.threshold, ctx.fn, ctx.detach_reset = alpha, threshold, fn, detach_reset
+        ctx.compiled = _compiled(current)
+        if ctx.compiled:
+            flat = current.detach().reshape(current.shape[0], -1).contiguous().numpy()
+            spikes, hs = _nl.lif_forward(flat, alpha, threshold)
+            spikes, hs = torch.from_numpy(spikes).view(current.shape), torch.from_numpy(hs).view(current.shape)
+            ctx.save_for_backward(hs, spikes)
+            return spikes
         T = current.shape[0]
         hs = torch.empty_like(current)
         spikes = torch.empty_like(current)
@@ -69,13 +83,17 @@ class _LIFMultiStep(torch.autograd.Function):
             hs[t] = h
             spikes[t] = z
         ctx.save_for_backward(hs, spikes)
-        ctx.alpha, ctx.threshold, ctx.fn, ctx.detach_reset = alpha, threshold, fn, detach_reset
         return spikes
 
     @staticmethod
     def backward(ctx, grad_spikes):  # type: ignore[override]
         hs, spikes = ctx.saved_tensors
         alpha, threshold, fn = ctx.alpha, ctx.threshold, ctx.fn
+        if ctx.compiled:
+            g = grad_spikes.reshape(hs.shape[0], -1).contiguous().numpy()
+            h = hs.reshape(hs.shape[0], -1).numpy()
+            out = _nl.lif_backward(g, h, alpha, threshold, fn.code, fn.alpha, ctx.detach_reset)
+            return torch.from_numpy(out).view(hs.shape), None, None, None, None
         grad_current = torch.empty_like(grad_spikes)
         gh_next = torch.zeros_like(grad_spikes[0])  # ∂L/∂h(t+1)
         for t in range(hs.shape[0] - 1, -1, -1):
@@ -90,11 +108,15 @@ class _LIFMultiStep(torch.autograd.Function):
         return grad_current, None, None, None, None
 
 
+def _compiled(current: torch.Tensor) -> bool:
+    return _nl is not None and current.device.type == "cpu" and current.dtype in (torch.float32, torch.float64)
+
+
 def lif_multistep(
     current: torch.Tensor,
     alpha: float,
     threshold: float,
-    surrogate: sg.SurrogateFn,
+    surrogate: sg.Surrogate,
     detach_reset: bool = False,
 ) -> torch.Tensor:
     """Spikes ``[T, B, ...]`` of LIF neurons driven by ``current`` ``[T, B, ...]`` (001 eq. 1)."""

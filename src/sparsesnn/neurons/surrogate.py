@@ -7,11 +7,10 @@ so their scale is comparable.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
-
-SurrogateFn = Callable[[torch.Tensor], torch.Tensor]
 
 
 def sigmoid(x: torch.Tensor, alpha: float = 4.0) -> torch.Tensor:
@@ -30,15 +29,30 @@ def triangle(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
     return torch.clamp(alpha - x.abs(), min=0.0) / (alpha * alpha)
 
 
-SURROGATES: dict[str, SurrogateFn] = {"sigmoid": sigmoid, "arctan": arctan, "triangle": triangle}
+SURROGATES: dict[str, Callable[..., torch.Tensor]] = {"sigmoid": sigmoid, "arctan": arctan, "triangle": triangle}
+DEFAULT_ALPHA = {"sigmoid": 4.0, "arctan": 2.0, "triangle": 1.0}
 
 
-def get(name: str, alpha: float | None = None) -> SurrogateFn:
-    """Return the surrogate ``name`` with its sharpness ``alpha`` bound (default: the function's)."""
-    try:
-        fn = SURROGATES[name]
-    except KeyError:
-        raise ValueError(f"unknown surrogate {name!r}; choose one of {sorted(SURROGATES)}") from None
-    if alpha is None:
-        return fn
-    return lambda x: fn(x, alpha)
+@dataclass(frozen=True)
+class Surrogate:
+    """A named surrogate with its sharpness; callable on ``x = v − θ``.
+
+    Being named (not an arbitrary callable) lets compiled LIF kernels evaluate it inline.
+    """
+
+    name: str
+    alpha: float
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return SURROGATES[self.name](x, self.alpha)
+
+    @property
+    def code(self) -> int:
+        return list(SURROGATES).index(self.name)
+
+
+def get(name: str, alpha: float | None = None) -> Surrogate:
+    """The surrogate ``name`` with sharpness ``alpha`` (default: the function's own)."""
+    if name not in SURROGATES:
+        raise ValueError(f"unknown surrogate {name!r}; choose one of {sorted(SURROGATES)}")
+    return Surrogate(name, DEFAULT_ALPHA[name] if alpha is None else float(alpha))

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import torch
 
-from ..layers.pattern import compressed
+from ..layers import kernels
+from ..layers.pattern import Pattern
+
+try:
+    from . import _numba_scores as _nks
+except Exception:  # pragma: no cover - numba missing: the torch path runs (layers.kernels warns)
+    _nks = None
 
 # Paths enumerated per chunk in ch3_l3; bounds peak memory (~20 bytes per path).
 _PATH_CHUNK = 1 << 22
@@ -21,6 +27,11 @@ def _check_mask(mask: torch.Tensor) -> torch.Tensor:
     return mask.to(torch.bool)
 
 
+def _links(m: torch.Tensor) -> tuple[Pattern, torch.Tensor, torch.Tensor]:
+    rows, cols = m.nonzero(as_tuple=True)
+    return Pattern.build(rows, cols, tuple(m.shape)), m.sum(1).to(torch.float64), m.sum(0).to(torch.float64)
+
+
 def ch3_l3(mask: torch.Tensor) -> torch.Tensor:
     """Path-based CH3-L3 score (001 eq. 5/19) of every absent link; 0 on existing links.
 
@@ -28,43 +39,48 @@ def ch3_l3(mask: torch.Tensor) -> torch.Tensor:
     of an intermediate node with respect to the local community of (u, v). In a bipartite
     layer this is exactly (see notes §2.1)
 
-        Σ_{a ∈ N(u)} Σ_{b ∈ N(v) ∩ N(a)} [(k_a − TT[a, v]) · (k_b − DD[b, u])]^(−½),
+        Σ_{a ∈ N(u)} Σ_{b ∈ N(v) ∩ N(a)} [(k_a − TT[a, v]) · (k_b − DD[b, u])]^(−½).
 
-    evaluated here by enumerating the ≈ nnz·d² paths around each middle link (b, a) and
-    scatter-adding their weights (float64).
+    On CPU a compiled kernel enumerates the paths per output u with O(n) scratch rows (cost
+    ≈ n_out·2d³, no dense N×N intermediate); elsewhere a vectorised torch version scatter-adds
+    chunks of paths. Result in float64.
     """
     m = _check_mask(mask)
     n_out, n_in = m.shape
+    p, k_out, k_in = _links(m)
+    if p.nnz == 0:
+        return torch.zeros(n_out, n_in, dtype=torch.float64, device=m.device)
+    if _nks is not None and m.device.type == "cpu":
+        n = lambda t: t.numpy()  # noqa: E731
+        out = _nks.ch3_l3_rows(
+            n(p.crow), n(p.cols), n(p.t_crow), n(p.t_col), n(k_out), n(k_in), n_out, n_in, min(n_out, 256)
+        )
+        return torch.from_numpy(out)
+    return _ch3_l3_torch(m, p, k_out, k_in)
+
+
+def _ch3_l3_torch(m: torch.Tensor, p: Pattern, k_out: torch.Tensor, k_in: torch.Tensor) -> torch.Tensor:
+    n_out, n_in = m.shape
     dev = m.device
     out = torch.zeros(n_out * n_in, dtype=torch.float64, device=dev)
-    rows, cols = m.nonzero(as_tuple=True)
-    if rows.numel() == 0:
-        return out.view(n_out, n_in)
     mf = m.to(torch.float64)
-    k_out, k_in = mf.sum(1), mf.sum(0)
     dd, tt = mf @ mf.t(), mf.t() @ mf
-    crow = compressed(rows, n_out)  # inputs of each output: cols[crow[b]:crow[b+1]]
-    t_order = torch.argsort(cols * n_out + rows)
-    ccol = compressed(cols[t_order], n_in)  # outputs of each input: t_rows[ccol[a]:ccol[a+1]]
-    t_rows = rows[t_order]
-
+    rows, cols = p.rows, p.cols
     # every link (b, a) is a middle link; u ranges over N(a), v over N(b)
-    ku = k_in[cols].long()
     kv = k_out[rows].long()
-    n_paths = ku * kv
+    n_paths = k_in[cols].long() * kv
     ends = torch.cumsum(n_paths, 0)
     start = 0
     while start < rows.numel():
         base = int(ends[start - 1]) if start else 0
-        stop = int(torch.searchsorted(ends, base + _PATH_CHUNK, right=True))
-        stop = max(stop, start + 1)
+        stop = max(int(torch.searchsorted(ends, base + _PATH_CHUNK, right=True)), start + 1)
         b, a = rows[start:stop], cols[start:stop]
         cnt = n_paths[start:stop]
         e = torch.repeat_interleave(torch.arange(stop - start, device=dev), cnt)
         local = torch.arange(int(cnt.sum()), device=dev) - (torch.cumsum(cnt, 0) - cnt)[e]
         kv_e = kv[start:stop][e]
-        u = t_rows[ccol[a][e] + local // kv_e]
-        v = cols[crow[b][e] + local % kv_e]
+        u = p.t_col[p.t_crow[a][e] + local // kv_e]
+        v = cols[p.crow[b][e] + local % kv_e]
         be, ae = b[e], a[e]
         ok = (u != be) & (v != ae) & ~m[u, v]
         u, v, be, ae = u[ok], v[ok], be[ok], ae[ok]
@@ -75,17 +91,22 @@ def ch3_l3(mask: torch.Tensor) -> torch.Tensor:
 
 
 def _l3n(mask: torch.Tensor, ch2: bool) -> torch.Tensor:
+    """S = A·M + M·Bᵀ with A[u,b] = f(DD[u,b], k_b), B[v,a] = f(TT[v,a], k_a); all four products
+    are sparse(M) × dense, ≈ 4·nnz·n operations instead of dense GEMMs."""
     m = _check_mask(mask)
-    mf = m.to(torch.float32)  # 0/1 products are exact in fp32 up to 2**24 common neighbours
-    k_out, k_in = mf.sum(1), mf.sum(0)
-    dd, tt = mf @ mf.t(), mf.t() @ mf
+    p, k_out, k_in = _links(m)
+    mf = m.to(torch.float32)  # 0/1 sums are exact in fp32 up to 2**24 common neighbours
+    ones = torch.ones(p.nnz, dtype=torch.float32, device=m.device)
+    dd = kernels.w_times(p, ones, mf.t().contiguous())  # M Mᵀ
+    tt = kernels.wt_times(p, ones, mf)  # Mᵀ M
 
-    def weight(common: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-        # z an intermediate of an L3 path iff common > 0; di* = 1 + common (CH2), de* = max(1, k_z − common)
+    def weight_t(common: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        # transposed weights W[z, x] = f(common[z, x], k_z): z is an L3 intermediate iff
+        # common > 0; di* = 1 + common (CH2) or 1 (CH3); de* = max(1, k_z − common); common is symmetric
         num = (1.0 + common) if ch2 else torch.ones_like(common)
-        return torch.where(common > 0, num / torch.clamp(k.unsqueeze(0) - common, min=1.0), 0.0)
+        return torch.where(common > 0, num / torch.clamp(k.to(common.dtype).unsqueeze(1) - common, min=1.0), 0.0)
 
-    score = weight(dd, k_out) @ mf + (weight(tt, k_in) @ mf.t()).t()
+    score = kernels.wt_times(p, ones, weight_t(dd, k_out)).t() + kernels.w_times(p, ones, weight_t(tt, k_in))
     return score.masked_fill_(m, 0.0)
 
 

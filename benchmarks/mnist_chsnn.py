@@ -1,0 +1,69 @@
+"""CH-SNN vs its dense FC twin on MNIST, 784-1568-10, T = 8 (issue #2 acceptance run).
+
+Both runs share every setting (config file, epochs, seed); only the topology differs. Test
+accuracy is the final epoch's — nothing is selected on the test set.
+
+    python benchmarks/mnist_chsnn.py --data-dir ../shared/datasets/mnist --epochs 20 \
+        --out results/mnist_chsnn.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from common import write_results
+
+from sparsesnn.training import RunConfig, train
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-dir", required=True)
+    ap.add_argument("--config", default=str(HERE.parent / "configs" / "chsnn_mnist.yaml"))
+    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--sparsity", type=float, default=0.975)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--runs-dir", default="runs/mnist_chsnn")
+    ap.add_argument("--out", default="results/mnist_chsnn.json")
+    args = ap.parse_args()
+
+    summaries = {}
+    for name, dense in (("sparse", False), ("dense", True)):
+        cfg = RunConfig.from_file(args.config)
+        cfg.set("data.data_dir", args.data_dir)
+        cfg.set("train.epochs", args.epochs)
+        cfg.set("train.seed", args.seed)
+        cfg.set("topology.sparsity", args.sparsity)
+        cfg.set("train.dense", dense)
+        run_dir = Path(args.runs_dir) / name
+        summary = train(cfg, run_dir, progress=True)
+        curve = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines()]
+        summary["curve"] = [
+            {k: r.get(k) for k in ("epoch", "train_loss", "test_accuracy", "link_sparsity", "node_sparsity", "epoch_seconds", "topology_seconds")}
+            for r in curve
+        ]
+        summaries[name] = summary
+        print(name, json.dumps({k: summary[k] for k in ("test_accuracy", "link_sparsity", "sops_per_sample", "seconds")}))
+
+    s, d = summaries["sparse"], summaries["dense"]
+    comparison = {
+        "accuracy_sparse_minus_dense": s["test_accuracy"] - d["test_accuracy"],
+        "sops_ratio_sparse_over_dense": s["sops_per_sample"] / d["sops_per_sample"],
+        "energy_ratio_sparse_over_dense": s["energy_mj_per_sample"] / d["energy_mj_per_sample"],
+        "targets": {
+            "sparse_accuracy_ge_0.980": s["test_accuracy"] >= 0.980,
+            "sparse_ge_dense_minus_0.002": s["test_accuracy"] >= d["test_accuracy"] - 0.002,
+            "sparse_sops_le_10pct_dense": s["sops_per_sample"] <= 0.10 * d["sops_per_sample"],
+            "hidden_sparsity_ge_0.975": s["link_sparsity"] >= 0.975 - 1e-6,
+        },
+    }
+    write_results(args.out, {"sparse": s, "dense": d, "comparison": comparison})
+    print(json.dumps(comparison, indent=2))
+
+
+if __name__ == "__main__":
+    main()
