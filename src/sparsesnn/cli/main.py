@@ -37,13 +37,21 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dense", action="store_true", help="train the fully connected twin")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                    help="override any config field, e.g. --set topology.regrowth=ch2_l3n")
-    p.add_argument("--out", type=Path, required=True, help="run directory")
+    p.add_argument("--out", type=Path, help="run directory (required unless --resume)")
+    p.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue RUN_DIR from its last checkpoint; --epochs is the new total")
     p.add_argument("--no-progress", action="store_true")
 
 
 def _train(args: argparse.Namespace) -> int:
     from ..training.config import RunConfig
-    from ..training.trainer import train
+    from ..training.trainer import resume, train
+
+    if args.resume is not None:
+        summary = resume(args.resume, args.epochs, progress=not args.no_progress)
+        print(json.dumps(summary_view(summary), indent=2))
+        return 0
+    if args.out is None:
+        raise ConfigError("train needs --out RUN_DIR (or --resume RUN_DIR)")
 
     cfg = RunConfig.from_file(args.config) if args.config else RunConfig()
     for item in args.set:

@@ -5,6 +5,7 @@ data → model → trainer ↔ topology engine → metrics → run directory.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from .rundir import (
     atomic_write_bytes,
     atomic_write_json,
     load_checkpoint,
+    read_jsonl,
     versions,
 )
 
@@ -171,11 +173,52 @@ def train(cfg: RunConfig, run_dir: str | Path, progress: bool = True) -> dict:
     run_dir.mkdir(parents=True, exist_ok=True)
     exp = build(cfg)
     (run_dir / "metrics.jsonl").unlink(missing_ok=True)
-    atomic_write_bytes(run_dir / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False).encode())
+    _write_config(run_dir, cfg)
     atomic_write_json(run_dir / "versions.json", {**versions(), "seed": cfg.train.seed})
-    generator = torch.Generator().manual_seed(cfg.train.seed)
+    return _run_epochs(exp, run_dir, torch.Generator().manual_seed(cfg.train.seed), 0, progress)
+
+
+def resume(run_dir: str | Path, epochs: int | None = None, progress: bool = True) -> dict:
+    """Continue a run from its last checkpoint up to ``epochs`` in total (default: the config's).
+
+    Model, masks, optimizer, LR scheduler, topology engine and every random stream are restored,
+    so a run killed and resumed ends bit-identical to an uninterrupted one with the same total.
+    A different total re-derives the epoch-based schedules (cosine LR and ζ) for the new length.
+    """
+    run_dir = Path(run_dir)
+    cfg = RunConfig.from_file(run_dir / "config.yaml")
+    if epochs is not None:
+        cfg.set("train.epochs", epochs)
+    exp = build(cfg, initialise=False)
+    state = load_checkpoint(run_dir / CHECKPOINT)
+    done = int(state["epoch"])
+    if cfg.train.epochs < done:
+        raise ValueError(f"--epochs {cfg.train.epochs} is below the {done} epochs already trained in {run_dir}")
+    exp.model.load_state_dict(state["model"])
+    exp.optimizer.load_state_dict(state["optimizer"])
+    exp.scheduler.load_state_dict(state["scheduler"])
+    if hasattr(exp.scheduler, "T_max"):
+        exp.scheduler.T_max = cfg.train.epochs
+    if exp.engine is not None:
+        exp.engine.load_state_dict(state["engine"])
+    generator = torch.Generator()
+    generator.set_state(state["batch_generator"])
+    torch.set_rng_state(state["torch_rng"])
+    # epochs logged after the checkpoint was taken are redone
+    kept = [r for r in read_jsonl(run_dir / "metrics.jsonl") if r["epoch"] <= done]
+    atomic_write_bytes(run_dir / "metrics.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept).encode())
+    _write_config(run_dir, cfg)
+    return _run_epochs(exp, run_dir, generator, done, progress)
+
+
+def _write_config(run_dir: Path, cfg: RunConfig) -> None:
+    atomic_write_bytes(run_dir / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False).encode())
+
+
+def _run_epochs(exp: Experiment, run_dir: Path, generator: torch.Generator, first: int, progress: bool) -> dict:
+    cfg = exp.config
     start = time.perf_counter()
-    epochs = tqdm(range(cfg.train.epochs), desc="training", disable=not progress)
+    epochs = tqdm(range(first, cfg.train.epochs), desc="training", disable=not progress)
     for epoch in epochs:
         t0 = time.perf_counter()
         record = {"epoch": epoch + 1, "lr": exp.optimizer.param_groups[0]["lr"]}

@@ -1,0 +1,210 @@
+"""Performance figures of issue #3, printed (and written) as JSON with machine, versions, command.
+
+    python benchmarks/perf.py --out results/perf.json          # full sizes (minutes)
+    python benchmarks/perf.py --smoke                           # tiny sizes, CI smoke run
+
+Every ratio is measured in this one process; each time is the median of ``--repeats`` runs
+after a warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from common import provenance, write_results
+
+from sparsesnn.layers import SparseLinear
+from sparsesnn.neurons import lif_multistep, lif_multistep_reference
+from sparsesnn.neurons import surrogate as sg
+from sparsesnn.topology import ch2_l3n, ch3_l3, ch3_l3n, sample_top_k
+
+
+def median_ms(fn, repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return 1000 * statistics.median(times)
+
+
+def dense_masked(layer: SparseLinear):
+    w = layer.dense_weight()
+    return w, layer.mask().to(w.dtype)
+
+
+def bench_forward(n: int, rows: int, sparsity: float, repeats: int) -> dict:
+    layer = SparseLinear(n, n, sparsity, bias=False)
+    x = torch.randn(rows, n)
+    w, mask = dense_masked(layer)
+    wm = w * mask
+    w16, x16 = wm.bfloat16(), x.bfloat16()
+    with torch.no_grad():
+        torch.testing.assert_close(layer(x, binary=False), x @ wm.t(), rtol=1e-4, atol=1e-3)
+        t_sparse = median_ms(lambda: layer(x, binary=False), repeats)
+        t_dense = median_ms(lambda: x @ wm.t(), repeats)
+        t_bf16 = median_ms(lambda: x16 @ w16.t(), max(1, repeats // 2))
+    return {"sparsity": sparsity, "sparse_ms": t_sparse, "dense_fp32_ms": t_dense, "dense_bf16_ms": t_bf16,
+            "speedup_vs_fp32": t_dense / t_sparse, "speedup_vs_bf16": t_bf16 / t_sparse}
+
+
+def bench_forward_backward(n: int, rows: int, sparsity: float, repeats: int) -> dict:
+    layer = SparseLinear(n, n, sparsity, bias=False)
+    w, mask = dense_masked(layer)
+    w = w.requires_grad_()
+    x = torch.randn(rows, n, requires_grad=True)
+    g = torch.randn(rows, n)
+
+    def sparse():
+        x.grad = layer.weight_values.grad = None
+        layer(x).backward(g)
+
+    def dense():  # the reference implementations' way: masked dense weight, masked gradient
+        x.grad = w.grad = None
+        (x @ (w * mask).t()).backward(g)
+        w.grad.mul_(mask)
+
+    t_sparse, t_dense = median_ms(sparse, repeats), median_ms(dense, repeats)
+    return {"sparsity": sparsity, "sparse_ms": t_sparse, "dense_masked_fp32_ms": t_dense, "speedup": t_dense / t_sparse}
+
+
+def bench_memory(n: int, sparsity: float) -> dict:
+    """Bytes of parameters, gradients, Adam state and index structures after a real step."""
+    def measure(module: torch.nn.Module) -> int:
+        opt = torch.optim.Adam(module.parameters())
+        module(torch.randn(4, n)).sum().backward()
+        opt.step()
+        params = sum(p.numel() * p.element_size() * 2 for p in module.parameters())  # value + grad
+        state = sum(v.numel() * v.element_size() for s in opt.state.values() for v in s.values() if torch.is_tensor(v))
+        buffers = sum(b.numel() * b.element_size() for b in module.buffers())
+        if isinstance(module, SparseLinear):
+            p = module.pattern
+            buffers += sum(t.numel() * t.element_size() for t in (p.crow, p.t_perm, p.t_crow, p.t_col))
+        return params + state + buffers
+
+    sparse = measure(SparseLinear(n, n, sparsity, bias=False))
+    dense = measure(torch.nn.Linear(n, n, bias=False))
+    return {"sparsity": sparsity, "sparse_bytes": sparse, "dense_bytes": dense, "ratio": sparse / dense}
+
+
+def bench_event(n: int, rows: int, sparsity: float, spike_density: float, repeats: int) -> dict:
+    layer = SparseLinear(n, n, sparsity, bias=False)
+    x = (torch.rand(rows, n) < spike_density).float()
+    w, mask = dense_masked(layer)
+    wm = w * mask
+    with torch.no_grad():
+        torch.testing.assert_close(layer(x, binary=True), x @ wm.t(), rtol=1e-4, atol=1e-3)
+        t_event = median_ms(lambda: layer(x, binary=True), repeats)
+        t_dense = median_ms(lambda: x @ wm.t(), repeats)
+    return {"sparsity": sparsity, "spike_density": spike_density, "event_ms": t_event, "dense_fp32_ms": t_dense,
+            "speedup": t_dense / t_event}
+
+
+def bench_lif(T: int, B: int, N: int, repeats: int) -> dict:
+    cur = torch.randn(T, B, N) * 1.2
+    fn = sg.get("arctan")
+    out = {"shape": [T, B, N]}
+
+    def ours():
+        c = cur.clone().requires_grad_()
+        lif_multistep(c, 0.5, 1.0, fn).sum().backward()
+
+    def reference():
+        c = cur.clone().requires_grad_()
+        lif_multistep_reference(c, 0.5, 1.0, fn).sum().backward()
+
+    out["ours_ms"] = median_ms(ours, repeats)
+    out["plain_loop_ms"] = median_ms(reference, repeats)
+    out["equal_to_plain_loop"] = bool(torch.equal(lif_multistep(cur, 0.5, 1.0, fn), lif_multistep_reference(cur, 0.5, 1.0, fn)))
+    try:
+        from spikingjelly.activation_based import neuron, surrogate
+
+        def sj():
+            node = neuron.LIFNode(tau=2.0, decay_input=False, v_threshold=1.0, v_reset=0.0,
+                                  surrogate_function=surrogate.ATan(), step_mode="m")
+            c = cur.clone().requires_grad_()
+            node(c).sum().backward()
+
+        node = neuron.LIFNode(tau=2.0, decay_input=False, v_threshold=1.0, v_reset=0.0,
+                              surrogate_function=surrogate.ATan(), step_mode="m")
+        out["spikingjelly_ms"] = median_ms(sj, repeats)
+        out["equal_to_spikingjelly"] = bool(torch.equal(node(cur), lif_multistep(cur, 0.5, 1.0, fn)))
+        out["speedup_vs_spikingjelly"] = out["spikingjelly_ms"] / out["ours_ms"]
+    except ImportError:
+        out["spikingjelly_ms"] = None
+    return out
+
+
+def bench_link_prediction(n: int, density: float, repeats: int) -> dict:
+    mask = torch.rand(n, n, generator=torch.Generator().manual_seed(0)) < density
+    res = {"n": n, "density": density}
+    for name, fn in (("ch2_l3n", ch2_l3n), ("ch3_l3n", ch3_l3n), ("ch3_l3", ch3_l3)):
+        res[f"{name}_ms"] = median_ms(lambda: fn(mask), repeats)
+    scores = ch3_l3n(mask)[~mask]
+    k = int(mask.sum())
+    res["candidates"] = int(scores.numel())
+    res["gumbel_top_k_ms"] = median_ms(lambda: sample_top_k(scores, k, 0.5), repeats)
+    return res
+
+
+def bench_epoch(data_dir: str | None, epochs: int = 1) -> dict | None:
+    """One CH-SNN MNIST epoch (training + topology update) at 98 % vs the dense FC epoch."""
+    if data_dir is None or not (Path(data_dir) / "train-images-idx3-ubyte.gz").exists():
+        return None
+    import tempfile
+
+    from sparsesnn.training import RunConfig, train
+
+    here = Path(__file__).resolve().parent
+    out = {}
+    for name, dense in (("sparse", False), ("dense", True)):
+        cfg = RunConfig.from_file(here.parent / "configs" / "chsnn_mnist.yaml")
+        cfg.set("data.data_dir", data_dir)
+        cfg.set("train.epochs", epochs)
+        cfg.set("topology.sparsity", 0.98)
+        cfg.set("train.dense", dense)
+        cfg.set("train.checkpoint", False)
+        with tempfile.TemporaryDirectory() as d:
+            train(cfg, d, progress=False)
+            rec = json.loads((Path(d) / "metrics.jsonl").read_text().splitlines()[-1])
+        out[f"{name}_epoch_s"] = rec["epoch_seconds"]
+        out[f"{name}_topology_s"] = rec["topology_seconds"]
+    out["ratio_sparse_over_dense"] = out["sparse_epoch_s"] / out["dense_epoch_s"]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--data-dir", default=None, help="MNIST folder for the end-to-end epoch figure")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    n, rows, lp_n, reps = (256, 64, 128, 2) if args.smoke else (4096, 800, 4096, args.repeats)
+    lif = (2, 4, 32) if args.smoke else (8, 100, 1568)
+    results = {
+        "forward_99": bench_forward(n, rows, 0.99, reps),
+        "forward_99.9": bench_forward(n, rows, 0.999, reps),
+        "forward_backward_99": bench_forward_backward(n, rows, 0.99, reps),
+        "memory_99": bench_memory(n, 0.99),
+        "event_driven_99_spikes_10": bench_event(n, rows, 0.99, 0.10, reps),
+        "lif_forward_backward": bench_lif(*lif, reps),
+        "link_prediction_1pct": bench_link_prediction(lp_n, 0.01 if not args.smoke else 0.05, max(1, reps // 2)),
+        "mnist_epoch_98": None if args.smoke else bench_epoch(args.data_dir),
+        "torch_threads": torch.get_num_threads(),
+    }
+    print(json.dumps({**provenance(), **results}, indent=2))
+    if args.out:
+        write_results(args.out, results)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import torch
+
+TIMING = {"seconds", "epoch_seconds", "topology_seconds"}
+ARGS = ["--dataset", "digits", "--epochs", "6", "--sparsity", "0.8", "--seed", "3", "--batch-size", "32",
+        "--set", "model.hidden=[256]", "--set", "model.encoding=poisson", "--no-progress"]
+
+
+def _cli(*args):
+    return [sys.executable, "-m", "sparsesnn", "train", *args]
+
+
+def _strip(record):
+    return {k: v for k, v in record.items() if k not in TIMING}
+
+
+def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path):
+    ref, run = tmp_path / "ref", tmp_path / "killed"
+    subprocess.run(_cli(*ARGS, "--out", str(ref)), check=True, capture_output=True)
+
+    proc = subprocess.Popen(_cli(*ARGS, "--out", str(run)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    metrics = run / "metrics.jsonl"
+    deadline = time.time() + 300
+    while time.time() < deadline and (not metrics.exists() or len(metrics.read_text().splitlines()) < 2):
+        time.sleep(0.05)
+    time.sleep(0.3)  # into the third epoch
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL, "training finished before it could be killed"
+    assert not (run / "summary.json").exists()
+
+    subprocess.run(_cli("--resume", str(run), "--epochs", "6", "--no-progress"), check=True, capture_output=True)
+
+    a = json.loads((ref / "summary.json").read_text())
+    b = json.loads((run / "summary.json").read_text())
+    assert _strip(a) == _strip(b)
+    la = [_strip(json.loads(l)) for l in (ref / "metrics.jsonl").read_text().splitlines()]
+    lb = [_strip(json.loads(l)) for l in (run / "metrics.jsonl").read_text().splitlines()]
+    assert la == lb and len(la) == 6
+    sa = torch.load(ref / "checkpoint.pt", weights_only=False)["model"]
+    sb = torch.load(run / "checkpoint.pt", weights_only=False)["model"]
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert torch.equal(sa[k], sb[k]), k
+
+
+def test_resume_rejects_fewer_epochs_than_done(tmp_path, capsys):
+    from sparsesnn.cli.main import main
+
+    out = tmp_path / "r"
+    assert main(["train", "--dataset", "digits", "--epochs", "2", "--set", "model.hidden=[32]", "--out", str(out), "--no-progress"]) == 0
+    assert main(["train", "--resume", str(out), "--epochs", "1", "--no-progress"]) == 2
+    assert "below the 2 epochs" in capsys.readouterr().err
