@@ -22,6 +22,7 @@ from ..models.mlp import SpikingMLP
 from ..neurons import encoders
 from ..topology.engine import TopologyEngine
 from ..topology.weight_init import temporal_sparsity
+from . import distributed
 from .config import RunConfig
 from .metrics import evaluate, structure_metrics
 from .rundir import (
@@ -58,6 +59,7 @@ class Experiment:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     device: torch.device
+    ctx: distributed.Context
 
 
 def _first_layer_inputs(cfg: RunConfig, train: Split) -> torch.Tensor:
@@ -107,40 +109,47 @@ def build(cfg: RunConfig, initialise: bool = True) -> Experiment:
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=t.epochs)
     else:
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
-    return Experiment(cfg, train, val, test, model, engine, opt, sched, device)
+    return Experiment(cfg, train, val, test, model, engine, opt, sched, device, distributed.setup(device))
 
 
 def _train_epoch(exp: Experiment, generator: torch.Generator, progress: bool, epoch: int) -> dict:
-    model, opt = exp.model, exp.optimizer
+    model, opt, ctx = exp.model, exp.optimizer, exp.ctx
     model.train()
     n_batches = math.ceil(len(exp.train) / exp.config.data.batch_size)
     track = exp.engine is not None and exp.engine.needs_dense_grad
     total_loss, correct, n = 0.0, 0, 0
     bar = tqdm(
         exp.train.batches(exp.config.data.batch_size, shuffle=True, generator=generator),
-        total=n_batches, desc=f"epoch {epoch + 1}", leave=False, disable=not progress,
+        total=n_batches, desc=f"epoch {epoch + 1}", leave=False, disable=not (progress and ctx.is_main),
     )
     for b, (x, y) in enumerate(bar):
-        x, y = x.to(exp.device), y.to(exp.device)
+        if len(y) < ctx.world:  # a tail batch too small to give every rank a row
+            continue
+        n_global = len(y)
+        x, y = distributed.shard(ctx, x.to(exp.device), y.to(exp.device))
         if track and b == n_batches - 1:
             for layer in model.sparse_layers():  # RigL: dense gradient of the last batch
                 layer.track_dense_grad = True
         logits = model(x)
-        loss = torch.nn.functional.cross_entropy(logits, y)
-        if not torch.isfinite(loss):
+        # sum / global batch size: summed over ranks this is the single-process batch mean
+        loss = torch.nn.functional.cross_entropy(logits, y, reduction="sum") / n_global
+        (global_loss,) = distributed.sum_values(ctx, loss.item())
+        if not math.isfinite(global_loss):
             raise TrainingDiverged(
-                f"loss became {float(loss)} at epoch {epoch + 1}, batch {b + 1}; "
+                f"loss became {global_loss} at epoch {epoch + 1}, batch {b + 1}; "
                 "the last good checkpoint is kept — lower train.lr or check the data"
             )
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        distributed.sum_gradients(ctx, model)
         opt.step()
         for layer in model.sparse_layers():
             layer.track_dense_grad = False
-        total_loss += loss.item() * len(y)
+        total_loss += global_loss * n_global
         correct += int((logits.argmax(1) == y).sum())
-        n += len(y)
+        n += n_global
         bar.set_postfix(loss=f"{total_loss / n:.4f}")
+    (correct,) = distributed.sum_values(ctx, correct)
     return {"train_loss": total_loss / n, "train_accuracy": correct / n}
 
 
@@ -170,11 +179,12 @@ def _save(exp: Experiment, run_dir: Path, epoch: int, generator: torch.Generator
 def train(cfg: RunConfig, run_dir: str | Path, progress: bool = True) -> dict:
     """Train a (sparse or dense) spiking MLP and write the run directory; returns the summary."""
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     exp = build(cfg)
-    (run_dir / "metrics.jsonl").unlink(missing_ok=True)
-    _write_config(run_dir, cfg)
-    atomic_write_json(run_dir / "versions.json", {**versions(), "seed": cfg.train.seed})
+    if exp.ctx.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "metrics.jsonl").unlink(missing_ok=True)
+        _write_config(run_dir, cfg)
+        atomic_write_json(run_dir / "versions.json", {**versions(), "seed": cfg.train.seed, "world_size": exp.ctx.world})
     return _run_epochs(exp, run_dir, torch.Generator().manual_seed(cfg.train.seed), 0, progress)
 
 
@@ -205,9 +215,10 @@ def resume(run_dir: str | Path, epochs: int | None = None, progress: bool = True
     generator.set_state(state["batch_generator"])
     torch.set_rng_state(state["torch_rng"])
     # epochs logged after the checkpoint was taken are redone
-    kept = [r for r in read_jsonl(run_dir / "metrics.jsonl") if r["epoch"] <= done]
-    atomic_write_bytes(run_dir / "metrics.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept).encode())
-    _write_config(run_dir, cfg)
+    if exp.ctx.is_main:
+        kept = [r for r in read_jsonl(run_dir / "metrics.jsonl") if r["epoch"] <= done]
+        atomic_write_bytes(run_dir / "metrics.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept).encode())
+        _write_config(run_dir, cfg)
     return _run_epochs(exp, run_dir, generator, done, progress)
 
 
@@ -216,9 +227,16 @@ def _write_config(run_dir: Path, cfg: RunConfig) -> None:
 
 
 def _run_epochs(exp: Experiment, run_dir: Path, generator: torch.Generator, first: int, progress: bool) -> dict:
-    cfg = exp.config
+    try:
+        return _epochs(exp, run_dir, generator, first, progress)
+    finally:
+        distributed.teardown(exp.ctx)
+
+
+def _epochs(exp: Experiment, run_dir: Path, generator: torch.Generator, first: int, progress: bool) -> dict:
+    cfg, ctx = exp.config, exp.ctx
     start = time.perf_counter()
-    epochs = tqdm(range(first, cfg.train.epochs), desc="training", disable=not progress)
+    epochs = tqdm(range(first, cfg.train.epochs), desc="training", disable=not (progress and ctx.is_main))
     for epoch in epochs:
         t0 = time.perf_counter()
         record = {"epoch": epoch + 1, "lr": exp.optimizer.param_groups[0]["lr"]}
@@ -228,15 +246,18 @@ def _run_epochs(exp: Experiment, run_dir: Path, generator: torch.Generator, firs
         if exp.engine is not None:
             record["topology"] = [vars(s) for s in exp.engine.update(exp.optimizer)]
         record["topology_seconds"] = time.perf_counter() - t1
+        if ctx.active:
+            record["rank_fingerprints"] = distributed.check_consistent(ctx, exp.model)
         if exp.val is not None:
-            record["val_accuracy"] = evaluate(exp.model, exp.val, cfg.data.batch_size, exp.device)["accuracy"]
-        test = evaluate(exp.model, exp.test, cfg.data.batch_size, exp.device)
+            record["val_accuracy"] = evaluate(exp.model, exp.val, cfg.data.batch_size, exp.device, ctx=ctx)["accuracy"]
+        test = evaluate(exp.model, exp.test, cfg.data.batch_size, exp.device, ctx=ctx)
         record["test_accuracy"] = test["accuracy"]
         record.update(structure_metrics(list(exp.model.synapses)))
         record["epoch_seconds"] = time.perf_counter() - t0
-        append_jsonl(run_dir / "metrics.jsonl", record)
-        if cfg.train.checkpoint:
-            _save(exp, run_dir, epoch + 1, generator)
+        if ctx.is_main:
+            append_jsonl(run_dir / "metrics.jsonl", record)
+            if cfg.train.checkpoint:
+                _save(exp, run_dir, epoch + 1, generator)
         epochs.set_postfix(test_acc=f"{test['accuracy']:.4f}")
     summary = {
         **final_report(exp),
@@ -245,8 +266,10 @@ def _run_epochs(exp: Experiment, run_dir: Path, generator: torch.Generator, firs
         "dataset": cfg.data.dataset,
         "dense": cfg.train.dense,
         "seed": cfg.train.seed,
+        "world_size": ctx.world,
     }
-    atomic_write_json(run_dir / "summary.json", summary)
+    if ctx.is_main:
+        atomic_write_json(run_dir / "summary.json", summary)
     return summary
 
 
