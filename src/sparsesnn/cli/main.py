@@ -90,18 +90,29 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from ..training.sweep import SweepConfig, run_sweep
+
+    table = run_sweep(SweepConfig.from_file(args.sweep), workers=args.workers)
+    print(table.with_suffix(".md").read_text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sparsesnn", description="Ultra-sparse spiking neural networks")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     p = sub.add_parser("evaluate", help="re-evaluate a run directory's checkpoint on its test set")
     p.add_argument("run_dir", type=Path)
+    p = sub.add_parser("sweep", help="grid/TPE search over config fields with Optuna (parallel workers)")
+    p.add_argument("sweep", type=Path, help="sweep YAML: study, out, grid, base_config, overrides, objective")
+    p.add_argument("--workers", type=int, default=1, help="local worker processes sharing the study storage")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": _train, "evaluate": _evaluate}
+    handlers = {"train": _train, "evaluate": _evaluate, "sweep": _sweep}
     try:
         return handlers[args.command](args)
     except (ConfigError, DatasetError, DatasetNotFoundError, ChecksumError, TrainingDiverged, FileNotFoundError, ValueError) as exc:
