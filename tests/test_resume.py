@@ -55,3 +55,17 @@ def test_resume_rejects_fewer_epochs_than_done(tmp_path, capsys):
     assert main(["train", "--dataset", "digits", "--epochs", "2", "--set", "model.hidden=[32]", "--out", str(out), "--no-progress"]) == 0
     assert main(["train", "--resume", str(out), "--epochs", "1", "--no-progress"]) == 2
     assert "below the 2 epochs" in capsys.readouterr().err
+
+
+def test_corrupt_checkpoint_gives_clear_error_and_previous_is_kept(tmp_path, capsys):
+    from sparsesnn.cli.main import main
+
+    out = tmp_path / "r"
+    assert main(["train", "--dataset", "digits", "--epochs", "3", "--set", "model.hidden=[32]", "--out", str(out), "--no-progress"]) == 0
+    ckpt = out / "checkpoint.pt"
+    ckpt.write_bytes(ckpt.read_bytes()[:100])
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--epochs", "4", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint.pt is corrupt" in err and "checkpoint-prev.pt" in err
+    assert torch.load(out / "checkpoint-prev.pt", weights_only=False)["epoch"] == 2

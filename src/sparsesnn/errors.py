@@ -19,3 +19,7 @@ class ChecksumError(DatasetError):
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, truncated or unreadable."""

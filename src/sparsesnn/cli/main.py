@@ -7,7 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import ChecksumError, ConfigError, DatasetError, DatasetNotFoundError, TrainingDiverged
+from ..errors import (
+    CheckpointError,
+    ChecksumError,
+    ConfigError,
+    DatasetError,
+    DatasetNotFoundError,
+    TrainingDiverged,
+)
 
 # flag → config field; flags win over the config file
 _TRAIN_FLAGS = {
@@ -115,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"train": _train, "evaluate": _evaluate, "sweep": _sweep}
     try:
         return handlers[args.command](args)
-    except (ConfigError, DatasetError, DatasetNotFoundError, ChecksumError, TrainingDiverged, FileNotFoundError, ValueError) as exc:
+    except (ConfigError, DatasetError, DatasetNotFoundError, ChecksumError, TrainingDiverged, CheckpointError,
+            FileNotFoundError, ValueError) as exc:
         print(f"sparsesnn {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

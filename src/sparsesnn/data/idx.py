@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -17,8 +18,13 @@ _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
 def read_idx(path: str | Path) -> np.ndarray:
     """Array stored in an IDX file (optionally gzipped); clear errors for malformed files."""
     path = Path(path)
+    return parse_idx(path.read_bytes(), str(path), gzipped=path.suffix == ".gz")
+
+
+def parse_idx(data: bytes, path: str = "<bytes>", gzipped: bool = False) -> np.ndarray:
+    """Parse IDX bytes; raises :class:`DatasetError` naming ``path`` for anything malformed."""
     try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        raw = gzip.decompress(data) if gzipped else data
     except (EOFError, OSError, zlib.error) as exc:
         raise DatasetError(f"{path}: cannot decompress ({exc}); the file is truncated or corrupt") from exc
     if len(raw) < 4:
@@ -31,7 +37,7 @@ def read_idx(path: str | Path) -> np.ndarray:
         raise DatasetError(f"{path}: truncated IDX header")
     dims = struct.unpack(">" + "I" * ndim, raw[4:header])
     dtype = np.dtype(_DTYPES[code])
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize  # Python ints: no overflow on absurd headers
     if len(raw) - header != expected:
         raise DatasetError(
             f"{path}: IDX header promises {expected} data bytes for shape {dims}, file has {len(raw) - header}"

@@ -59,7 +59,7 @@ class RunConfig:
         sections = {f.name: f.type for f in dataclasses.fields(cls)}
         unknown = set(raw) - set(sections)
         if unknown:
-            raise ConfigError(f"unknown config section(s) {sorted(unknown)}; allowed: {sorted(sections)}")
+            raise ConfigError(f"unknown config section(s) {sorted(map(str, unknown))}; allowed: {sorted(sections)}")
         cfg = cls()
         for name, values in raw.items():
             if values is None:
@@ -75,12 +75,23 @@ class RunConfig:
         path = Path(path)
         if not path.exists():
             raise ConfigError(f"config file {path} does not exist")
-        text = path.read_text()
         try:
-            raw = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
-        except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot parse ({exc})") from exc
-        return cls.from_dict(raw or {})
+            text = path.read_text()
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not a text file ({exc})") from exc
+        return cls.from_text(text, toml=path.suffix == ".toml", source=str(path))
+
+    @classmethod
+    def from_text(cls, text: str, toml: bool = False, source: str = "<config>") -> "RunConfig":
+        """Parse YAML (or TOML) text and validate every field; errors name the source and field."""
+        try:
+            raw = tomllib.loads(text) if toml else yaml.safe_load(text)
+        except (tomllib.TOMLDecodeError, yaml.YAMLError, ValueError) as exc:
+            raise ConfigError(f"{source}: cannot parse ({exc})") from exc
+        try:
+            return cls.from_dict(raw or {}).validate()
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
 
     def set(self, dotted: str, value: Any) -> None:
         """Set ``section.field`` with type coercion; unknown names raise :class:`ConfigError`."""
@@ -140,7 +151,10 @@ def _coerce(name: str, value: Any, current: Any, annotation: Any) -> Any:
             value = [value]
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{name} must be a list; got {value!r}")
-        return [int(v) for v in value]
+        try:
+            return [int(v) for v in value]
+        except (TypeError, ValueError, OverflowError):
+            raise ConfigError(f"{name} must be a list of integers; got {value!r}") from None
     base = ann.split("|")[0].strip()
     try:
         if base == "bool":
@@ -157,6 +171,6 @@ def _coerce(name: str, value: Any, current: Any, annotation: Any) -> Any:
             return float(value)
         if base == "str":
             return str(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError(f"{name} must be of type {ann}; got {value!r}") from None
     return value

@@ -19,6 +19,7 @@ import scipy
 import torch
 
 import sparsesnn
+from sparsesnn.errors import CheckpointError
 
 
 def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
@@ -83,10 +84,27 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
     _atomic_write(path, lambda f: torch.save(obj, f))
 
 
+def save_checkpoint(obj: Any, path: Path) -> None:
+    """Atomically replace ``path``; the checkpoint it replaces is kept as ``<stem>-prev<suffix>``.
+
+    The previous file is hard-linked aside first, so at every instant ``path`` is a complete
+    checkpoint (old or new) and a corrupt newest file never costs the one before it.
+    """
+    prev = path.with_name(f"{path.stem}-prev{path.suffix}")
+    if path.exists():
+        tmp = prev.with_name(prev.name + ".tmp")
+        tmp.unlink(missing_ok=True)
+        os.link(path, tmp)
+        os.replace(tmp, prev)
+    atomic_torch_save(obj, path)
+
+
 def load_checkpoint(path: Path) -> dict:
     if not path.exists():
-        raise FileNotFoundError(f"no checkpoint at {path}")
+        raise CheckpointError(f"no checkpoint at {path}")
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:  # truncated zip, pickle errors …
-        raise RuntimeError(f"checkpoint {path} is corrupt or unreadable: {exc}") from exc
+        prev = path.with_name(f"{path.stem}-prev{path.suffix}")
+        hint = f"; the previous checkpoint is kept at {prev}" if prev.exists() else ""
+        raise CheckpointError(f"checkpoint {path} is corrupt or unreadable ({exc}){hint}") from exc

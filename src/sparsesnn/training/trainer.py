@@ -27,11 +27,11 @@ from .config import RunConfig
 from .metrics import evaluate, structure_metrics
 from .rundir import (
     append_jsonl,
-    atomic_torch_save,
     atomic_write_bytes,
     atomic_write_json,
     load_checkpoint,
     read_jsonl,
+    save_checkpoint,
     versions,
 )
 
@@ -162,7 +162,7 @@ def final_report(exp: Experiment) -> dict:
 
 
 def _save(exp: Experiment, run_dir: Path, epoch: int, generator: torch.Generator) -> None:
-    atomic_torch_save(
+    save_checkpoint(
         {
             "epoch": epoch,
             "model": exp.model.state_dict(),

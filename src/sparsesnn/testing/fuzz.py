@@ -1,0 +1,92 @@
+"""Input fuzzers for the file parsers: every input must parse or raise the parser's clear error.
+
+Used with 10⁴ inputs per parser in the test suite and 10⁵ in ``benchmarks/fuzz.py``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import time
+
+import numpy as np
+
+from ..data.idx import parse_idx
+from ..errors import ConfigError, DatasetError
+from ..training.config import RunConfig
+
+
+def _valid_idx(rng: np.random.Generator) -> bytes:
+    shape = tuple(int(d) for d in rng.integers(1, 5, size=rng.integers(1, 4)))
+    return struct.pack(">HBB", 0, 0x08, len(shape)) + struct.pack(">" + "I" * len(shape), *shape) + rng.integers(0, 256, size=int(np.prod(shape)), dtype=np.uint8).tobytes()
+
+
+def idx_inputs(rng: np.random.Generator):
+    """(bytes, gzipped) pairs: random bytes, and valid files truncated, bit-flipped or extended."""
+    kind = rng.integers(0, 4)
+    if kind == 0:
+        return rng.integers(0, 256, size=rng.integers(0, 48), dtype=np.uint8).tobytes(), bool(rng.integers(0, 2))
+    data = bytearray(_valid_idx(rng))
+    gz = bool(rng.integers(0, 2))
+    if kind == 1:
+        data = data[: rng.integers(0, len(data) + 1)]
+    elif kind == 2:
+        for _ in range(rng.integers(1, 4)):
+            data[rng.integers(0, len(data))] ^= 1 << int(rng.integers(0, 8))
+    else:
+        data += rng.integers(0, 256, size=rng.integers(1, 8), dtype=np.uint8).tobytes()
+    raw = gzip.compress(bytes(data)) if gz else bytes(data)
+    if gz and rng.integers(0, 2):  # damage the compressed stream too
+        raw = raw[: rng.integers(0, len(raw) + 1)]
+    return raw, gz
+
+
+_KEYS = {
+    "data": ["dataset", "batch_size", "val_fraction", "data_dir", "download", "x"],
+    "model": ["hidden", "T", "alpha", "threshold", "surrogate", "encoding", "weight_init", "bias"],
+    "topology": ["sparsity", "regrowth", "removal", "delta_removal", "zeta", "early_stop_overlap", "init"],
+    "train": ["epochs", "lr", "optimizer", "seed", "device", "dense"],
+    "bogus": ["a"],
+}
+_VALUES = ["0", "1", "-1", "0.5", "1.0", "1e400", "-.inf", ".nan", "true", "null", "[]", "[1, 2]", "[64]",
+           "'digits'", "mnist", "ch3_l3", "arctan", "{a: 1}", "''", "99999999999999999999", "[[1]]"]
+
+
+def config_inputs(rng: np.random.Generator) -> str:
+    """YAML text: random mixes of real and bogus sections, fields and values, or raw noise."""
+    if rng.integers(0, 5) == 0:
+        return rng.integers(0, 256, size=rng.integers(0, 64), dtype=np.uint8).tobytes().decode("latin-1")
+    lines = []
+    for section in rng.choice(list(_KEYS), size=rng.integers(1, 4), replace=False):
+        lines.append(f"{section}:")
+        keys = _KEYS[section]
+        for key in rng.choice(keys, size=rng.integers(1, len(keys) + 1), replace=False):
+            lines.append(f"  {key}: {rng.choice(_VALUES)}")
+    if rng.integers(0, 4) == 0:
+        lines.insert(int(rng.integers(0, len(lines) + 1)), rng.choice(["  - x", ":", "\t", "a: [", "? x"]))
+    return "\n".join(lines)
+
+
+def run(n: int, seed: int = 0) -> dict:
+    """Feed ``n`` inputs to each parser; returns counts of parsed, rejected and crashed inputs."""
+    rng = np.random.default_rng(seed)
+    report = {}
+    for name, make, parse, expected in (
+        ("idx", idx_inputs, lambda a: parse_idx(a[0], gzipped=a[1]), DatasetError),
+        ("config", config_inputs, RunConfig.from_text, ConfigError),
+    ):
+        ok = rejected = 0
+        crashes: list[str] = []
+        start = time.perf_counter()
+        for _ in range(n):
+            item = make(rng)
+            try:
+                parse(item)
+                ok += 1
+            except expected:
+                rejected += 1
+            except Exception as exc:  # a crash: anything but the parser's own error
+                crashes.append(f"{type(exc).__name__}: {exc} <- {item!r:.200}")
+        report[name] = {"inputs": n, "parsed": ok, "rejected": rejected, "crashes": crashes,
+                        "seconds": time.perf_counter() - start}
+    return report
