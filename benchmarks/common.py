@@ -6,7 +6,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from sparsesnn.training.rundir import atomic_write_json, versions
+from sparsesnn.atomic import atomic_write_json
+from sparsesnn.training.rundir import versions
 
 
 def provenance() -> dict:

@@ -87,7 +87,7 @@ def summary_view(summary: dict) -> dict:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from ..training.rundir import atomic_write_json
+    from ..atomic import atomic_write_json
     from ..training.trainer import final_report, load_run
 
     exp = load_run(args.run_dir)

@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 
 from ..errors import ChecksumError, DatasetNotFoundError
+from ..atomic import default_file_mode
 
 
 def sha256(path: str | Path) -> str:
@@ -39,6 +40,7 @@ def download(urls: list[str], dest: Path, expected_sha256: str, timeout: float =
                 for chunk in iter(lambda: resp.read(1 << 20), b""):
                     out.write(chunk)
             verify(Path(tmp), expected_sha256)
+            os.chmod(tmp, default_file_mode())
             os.replace(tmp, dest)
             return dest
         except ChecksumError:

@@ -1,8 +1,4 @@
-"""Run directories: every run records its config, versions, seed, metrics and checkpoints.
-
-All whole-file writes are atomic (temporary file in the same folder, fsync, rename), so a crash
-never leaves a half-written result and never destroys the previous version.
-"""
+"""Run directories: every run records its config, versions, seed, metrics and checkpoints."""
 
 from __future__ import annotations
 
@@ -10,40 +6,16 @@ import json
 import os
 import platform
 import sys
-import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any
 
 import numpy as np
 import scipy
 import torch
 
 import sparsesnn
+from sparsesnn.atomic import atomic_torch_save
 from sparsesnn.errors import CheckpointError
-
-
-def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Write through a temporary file in the same folder, fsync, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    _atomic_write(path, lambda f: f.write(data))
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
 def append_jsonl(path: Path, record: dict) -> None:
@@ -77,11 +49,6 @@ def versions() -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "cuda": torch.cuda.is_available(),
     }
-
-
-def atomic_torch_save(obj: Any, path: Path) -> None:
-    """``torch.save`` through a temporary file and an atomic rename."""
-    _atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def save_checkpoint(obj: Any, path: Path) -> None:

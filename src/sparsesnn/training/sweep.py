@@ -21,7 +21,8 @@ import yaml
 
 from ..errors import ConfigError
 from .config import RunConfig
-from .rundir import atomic_write_bytes, read_jsonl
+from ..atomic import atomic_write_bytes
+from .rundir import read_jsonl
 
 RESULT_KEYS = ("test_accuracy", "link_sparsity", "node_sparsity", "sops_per_sample", "energy_mj_per_sample")
 

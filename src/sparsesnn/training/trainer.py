@@ -25,10 +25,9 @@ from ..topology.weight_init import temporal_sparsity
 from . import distributed
 from .config import RunConfig
 from .metrics import evaluate, structure_metrics
+from ..atomic import atomic_write_bytes, atomic_write_json
 from .rundir import (
     append_jsonl,
-    atomic_write_bytes,
-    atomic_write_json,
     load_checkpoint,
     read_jsonl,
     save_checkpoint,

@@ -1,0 +1,34 @@
+import networkx as nx
+import numpy as np
+import pytest
+
+from sparsesnn.analysis.powerlaw import fit_power_law
+
+
+def test_barabasi_albert_gamma_is_three():
+    g = nx.barabasi_albert_graph(30000, 3, seed=1)
+    fit = fit_power_law([d for _, d in g.degree()])
+    assert abs(fit.gamma - 3.0) <= 0.2 and fit.xmin >= 3
+
+
+def test_configuration_model_gamma_two_and_a_half():
+    rng = np.random.default_rng(0)
+    r = rng.random(20000)
+    deg = np.floor((3 - 0.5) * (1 - r) ** (-1 / 1.5) + 0.5).astype(int)
+    deg[0] += deg.sum() % 2
+    g = nx.configuration_model(deg, seed=2)
+    fit = fit_power_law([d for _, d in g.degree()])
+    assert abs(fit.gamma - 2.5) <= 0.2
+
+
+def test_bootstrap_pvalue_separates_power_law_from_poisson():
+    rng = np.random.default_rng(3)
+    r = rng.random(3000)
+    pl = np.floor((2 - 0.5) * (1 - r) ** (-1 / 1.5) + 0.5).astype(int)
+    assert fit_power_law(pl, bootstrap=60, seed=1).pvalue > 0.1
+    assert fit_power_law(rng.poisson(20, 3000), bootstrap=60, seed=1).pvalue < 0.1
+
+
+def test_rejects_degenerate_input():
+    with pytest.raises(ValueError, match="positive degrees"):
+        fit_power_law([3, 3, 3, 0])
