@@ -32,26 +32,25 @@ def target_nnz(sparsity: float, n_in: int, n_out: int) -> int:
 
 
 class _SparseMatmul(torch.autograd.Function):
-    """``y = x Wᵀ`` with feature-major kernels; saves ``xᵀ`` for the backward pass."""
+    """``y = x Wᵀ``: sparse × dense products in both directions plus a sampled product."""
 
     @staticmethod
     def forward(ctx, x, values, layer):  # type: ignore[override]
         p = layer.pattern
-        XT = x.t().contiguous()
-        ctx.save_for_backward(XT, values)
+        ctx.save_for_backward(x, values)
         ctx.pattern, ctx.layer = p, layer
-        return kernels.w_times(p, values, XT).t()
+        return kernels.w_times(p, values, x.t()).t()
 
     @staticmethod
     def backward(ctx, g):  # type: ignore[override]
-        XT, values = ctx.saved_tensors
+        x, values = ctx.saved_tensors
         p, layer = ctx.pattern, ctx.layer
-        GT = g.t().contiguous()  # free when g is the transposed view the forward returned
+        GT = g.t()
         gx = kernels.wt_times(p, values, GT).t() if ctx.needs_input_grad[0] else None
-        gv = kernels.value_grad(p, GT, XT) if ctx.needs_input_grad[1] else None
+        gv = kernels.value_grad(p, GT, x) if ctx.needs_input_grad[1] else None
         if layer.track_dense_grad:
             # RigL needs ∂L/∂W at absent positions too: one dense product, only when asked
-            dense = GT @ XT.t()
+            dense = GT @ x
             layer.dense_grad = dense if layer.dense_grad is None else layer.dense_grad + dense
         return gx, gv, None
 

@@ -97,7 +97,7 @@ def _l3n(mask: torch.Tensor, ch2: bool) -> torch.Tensor:
     p, k_out, k_in = _links(m)
     mf = m.to(torch.float32)  # 0/1 sums are exact in fp32 up to 2**24 common neighbours
     ones = torch.ones(p.nnz, dtype=torch.float32, device=m.device)
-    dd = kernels.w_times(p, ones, mf.t().contiguous())  # M Mᵀ
+    dd = kernels.w_times(p, ones, mf.t())  # M Mᵀ
     tt = kernels.wt_times(p, ones, mf)  # Mᵀ M
 
     def weight_t(common: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
