@@ -51,10 +51,8 @@ def ch3_l3(mask: torch.Tensor) -> torch.Tensor:
     if p.nnz == 0:
         return torch.zeros(n_out, n_in, dtype=torch.float64, device=m.device)
     if _nks is not None and m.device.type == "cpu":
-        n = lambda t: t.numpy()  # noqa: E731
-        out = _nks.ch3_l3_rows(
-            n(p.crow), n(p.cols), n(p.t_crow), n(p.t_col), n(k_out), n(k_in), n_out, n_in, min(n_out, 256)
-        )
+        crow, col, t_crow, t_col = (t.numpy() for t in p.index)
+        out = _nks.ch3_l3_rows(crow, col, t_crow, t_col, k_out.numpy(), k_in.numpy(), n_out, n_in, min(n_out, 256))
         return torch.from_numpy(out)
     return _ch3_l3_torch(m, p, k_out, k_in)
 
