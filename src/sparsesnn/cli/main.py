@@ -97,6 +97,23 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _analyze(args: argparse.Namespace) -> int:
+    from ..analysis.run import analyze_run
+
+    result = analyze_run(args.run_dir, bootstrap=args.bootstrap, robustness_samples=args.robustness_samples)
+    brief = {k: result.get(k) for k in ("meta_depth", "modularity", "itop")}
+    brief["layers"] = [{k: l.get(k) for k in ("layer", "gamma", "gamma_pvalue", "xmin", "node_sparsity")} for l in result["layers"]]
+    print(json.dumps(brief, indent=2))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from ..analysis.report import write_report
+
+    print(write_report(args.run_dir, bootstrap=args.bootstrap))
+    return 0
+
+
 def _sweep(args: argparse.Namespace) -> int:
     from ..training.sweep import SweepConfig, run_sweep
 
@@ -111,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     p = sub.add_parser("evaluate", help="re-evaluate a run directory's checkpoint on its test set")
     p.add_argument("run_dir", type=Path)
+    p = sub.add_parser("analyze", help="topology statistics, embedding and robustness → RUN_DIR/analysis.json")
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--bootstrap", type=int, default=100, help="bootstrap samples of the power-law p-value")
+    p.add_argument("--robustness-samples", type=int, default=2000, help="test samples used for the noise table")
+    p = sub.add_parser("report", help="HTML report with figures → RUN_DIR/report/index.html")
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--bootstrap", type=int, default=100)
     p = sub.add_parser("sweep", help="grid/TPE search over config fields with Optuna (parallel workers)")
     p.add_argument("sweep", type=Path, help="sweep YAML: study, out, grid, base_config, overrides, objective")
     p.add_argument("--workers", type=int, default=1, help="local worker processes sharing the study storage")
@@ -119,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": _train, "evaluate": _evaluate, "sweep": _sweep}
+    handlers = {"train": _train, "evaluate": _evaluate, "analyze": _analyze, "report": _report, "sweep": _sweep}
     try:
         return handlers[args.command](args)
     except (ConfigError, DatasetError, DatasetNotFoundError, ChecksumError, TrainingDiverged, CheckpointError,

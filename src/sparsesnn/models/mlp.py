@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 from torch import nn
@@ -107,11 +108,21 @@ class SpikingMLP(nn.Module):
             if layer.bias is not None:
                 layer.bias.zero_()
 
-    def forward(self, x: torch.Tensor, recorder: ActivityRecorder | None = None) -> torch.Tensor:
-        """Logits ``[B, n_classes]`` from static ``[B, n_in]`` or spike ``[T, B, n_in]`` input."""
+    def forward(
+        self,
+        x: torch.Tensor,
+        recorder: ActivityRecorder | None = None,
+        spike_noise: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """Logits ``[B, n_classes]`` from static ``[B, n_in]`` or spike ``[T, B, n_in]`` input.
+
+        ``spike_noise`` corrupts the first spike trains of the network: the input spikes, or the
+        first hidden layer's spikes when the input is analog (robustness analysis, 001 A.9).
+        """
         cfg = self.config
         first = self.synapses[0]
-        if x.dim() == 2 and x.shape[1] == self.n_in and cfg.encoding == "direct":
+        analog = x.dim() == 2 and x.shape[1] == self.n_in and cfg.encoding == "direct"
+        if analog:
             # direct encoding: the same analog input at every step, so compute its current once
             current = first(x).unsqueeze(0).expand(cfg.T, -1, -1)
             if recorder is not None:
@@ -121,11 +132,15 @@ class SpikingMLP(nn.Module):
                 x = encoders.poisson(x, cfg.T) if cfg.encoding == "poisson" else encoders.latency(x, cfg.T)
             if x.dim() != 3 or x.shape[-1] != self.n_in:
                 raise ValueError(f"expected input [B, {self.n_in}] or [T, B, {self.n_in}]; got {tuple(x.shape)}")
+            if spike_noise is not None:
+                x = spike_noise(x)
             current = first(x, binary=True) if isinstance(first, SparseLinear) else first(x)
             if recorder is not None:
                 recorder.add_events(0, (x != 0).sum((0, 1)), "ac")
         for i, lif in enumerate(self.neurons):
             spikes = lif(current)
+            if spike_noise is not None and analog and i == 0:
+                spikes = spike_noise(spikes)
             nxt = self.synapses[i + 1]
             current = nxt(spikes, binary=True) if isinstance(nxt, SparseLinear) else nxt(spikes)
             if recorder is not None:

@@ -74,6 +74,8 @@ class TopologyEngine:
         self.generator = torch.Generator().manual_seed(seed)
         self.step = 0
         self.stopped = [False] * len(self.layers)
+        # positions that have ever held a link (in-time over-parameterisation, ITOP)
+        self.explored = [layer.mask().cpu() for layer in self.layers]
         for layer in self.layers:
             self._sync_alive(layer)
 
@@ -115,6 +117,7 @@ class TopologyEngine:
                 rows, cols = topo_init.uniform_fan_in(n_out, n_in, nnz, self.generator)
             layer.replace_links(rows, cols, torch.zeros(rows.numel()))
             self._sync_alive(layer)
+            self.explored[i] = layer.mask().cpu()
 
     @staticmethod
     def _sync_alive(layer: SparseLinear) -> None:
@@ -216,6 +219,7 @@ class TopologyEngine:
             order = layer.replace_links(torch.cat([rows, new_rows]), torch.cat([cols, new_cols]), values)
             remap_param_state(optimizer, layer.weight_values, src[order], old_numel)
             self._sync_alive(layer)
+            self.explored[i][new_rows.cpu(), new_cols.cpu()] = True
             layer.dense_grad = None
             if c.early_stop_overlap is not None and n_regrow > 0 and overlap > c.early_stop_overlap:
                 self.stopped[i] = True
@@ -226,12 +230,23 @@ class TopologyEngine:
         return stats
 
     # ----- persistence -------------------------------------------------------------------------
+    def itop(self) -> list[float]:
+        """Fraction of each layer's positions that ever held a link."""
+        return [float(e.float().mean()) for e in self.explored]
+
     def state_dict(self) -> dict:
-        return {"step": self.step, "stopped": list(self.stopped), "generator": self.generator.get_state()}
+        return {
+            "step": self.step,
+            "stopped": list(self.stopped),
+            "generator": self.generator.get_state(),
+            "explored": [e.clone() for e in self.explored],
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.step = int(state["step"])
         self.stopped = list(state["stopped"])
         self.generator.set_state(state["generator"])
+        if "explored" in state:  # absent in checkpoints written before ITOP tracking
+            self.explored = [e.clone() for e in state["explored"]]
         for layer in self.layers:
             self._sync_alive(layer)

@@ -244,6 +244,7 @@ def _epochs(exp: Experiment, run_dir: Path, generator: torch.Generator, first: i
         t1 = time.perf_counter()
         if exp.engine is not None:
             record["topology"] = [vars(s) for s in exp.engine.update(exp.optimizer)]
+            record["itop"] = exp.engine.itop()
         record["topology_seconds"] = time.perf_counter() - t1
         if ctx.active:
             record["rank_fingerprints"] = distributed.check_consistent(ctx, exp.model)

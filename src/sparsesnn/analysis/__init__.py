@@ -1,0 +1,1 @@
+"""Network-science analysis, robustness evaluation and reports of sparse spiking networks."""
