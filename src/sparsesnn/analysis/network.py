@@ -13,7 +13,7 @@ from networkx.algorithms import community
 from scipy import sparse
 
 from .embedding import coalescent_embedding, meta_depth
-from .powerlaw import fit_power_law
+from .powerlaw import GAMMA_MAX, fit_power_law
 
 
 def layered_adjacency(masks: list[torch.Tensor]) -> tuple[sparse.csr_matrix, np.ndarray]:
@@ -57,7 +57,8 @@ def layer_stats(mask: torch.Tensor, bootstrap: int, seed: int = 0) -> dict:
     }
     try:
         fit = fit_power_law(degrees, bootstrap=bootstrap, seed=seed)
-        res.update(gamma=fit.gamma, gamma_pvalue=fit.pvalue, xmin=fit.xmin, ks=fit.ks, n_tail=fit.n_tail)
+        res.update(gamma=fit.gamma, gamma_pvalue=fit.pvalue, xmin=fit.xmin, ks=fit.ks, n_tail=fit.n_tail,
+                   gamma_at_bound=fit.gamma > GAMMA_MAX - 1e-3)
     except ValueError as exc:
         res.update(gamma=None, gamma_pvalue=None, xmin=None, fit_error=str(exc))
     return res

@@ -24,11 +24,14 @@ class PowerLawFit:
     pvalue: float | None = None
 
 
+GAMMA_MAX = 20.0  # fits at this bound mean "no heavy tail" rather than a measured exponent
+
+
 def _mle(tail: np.ndarray, xmin: int) -> float:
     s = np.log(tail).sum()
     n = tail.size
     res = optimize.minimize_scalar(
-        lambda a: n * np.log(special.zeta(a, xmin)) + a * s, bounds=(1.0001, 8.0), method="bounded",
+        lambda a: n * np.log(special.zeta(a, xmin)) + a * s, bounds=(1.0001, GAMMA_MAX), method="bounded",
         options={"xatol": 1e-6},
     )
     return float(res.x)
