@@ -35,3 +35,24 @@ def test_bootstrap_pvalue_accepts_power_law_and_poisson_is_not_scale_free():
 def test_rejects_degenerate_input():
     with pytest.raises(ValueError, match="positive degrees"):
         fit_power_law([3, 3, 3, 0])
+
+
+def test_degree_preserving_rewiring_and_small_world():
+    import torch
+
+    from sparsesnn.analysis.smallworld import bipartite_clustering, degree_preserving, small_world
+
+    # a banded (lattice-like) bipartite layer is highly clustered; rewiring keeps degrees, lowers clustering
+    n = 120
+    idx = torch.arange(n)
+    mask = torch.zeros(n, n, dtype=torch.bool)
+    for k in range(4):
+        mask[idx, (idx + k) % n] = True
+    rewired = degree_preserving(mask, seed=1)
+    assert torch.equal(rewired.sum(0), mask.sum(0)) and torch.equal(rewired.sum(1), mask.sum(1))
+    assert bipartite_clustering(rewired) < bipartite_clustering(mask)
+    sw = small_world(mask)
+    assert sw["clustering"] > sw["clustering_random"] and sw["sigma"] > 0
+    assert -1.0 <= sw["omega"] <= 1.0
+    lattice = degree_preserving(rewired, seed=2, lattice=True)
+    assert torch.equal(lattice.sum(0), mask.sum(0)) and bipartite_clustering(lattice) > bipartite_clustering(rewired)

@@ -14,6 +14,7 @@ from scipy import sparse
 
 from .embedding import coalescent_embedding, meta_depth
 from .powerlaw import GAMMA_MAX, fit_power_law
+from .smallworld import small_world
 
 
 def layered_adjacency(masks: list[torch.Tensor]) -> tuple[sparse.csr_matrix, np.ndarray]:
@@ -72,11 +73,12 @@ def modularity(adj: sparse.csr_matrix, seed: int = 0) -> float:
 
 
 def analyze_masks(masks: list[torch.Tensor], bootstrap: int = 100, seed: int = 0) -> dict:
-    """Per-layer statistics, whole-network meta-depth and modularity, each next to a random
-    sparse network of equal shape and density."""
+    """Per-layer statistics (degrees, power law, small-world σ against degree-preserving
+    rewirings), whole-network meta-depth and modularity, each next to a random sparse network of
+    equal shape and density."""
 
     def network(ms: list[torch.Tensor]) -> dict:
-        layers = [layer_stats(m, bootstrap, seed) for m in ms]
+        layers = [{**layer_stats(m, bootstrap, seed), **small_world(m, seed=seed)} for m in ms]
         adj, layer_of = layered_adjacency(ms)
         gammas = [l["gamma"] for l in layers if l["gamma"] is not None]
         emb = coalescent_embedding(adj, gamma=float(np.mean(gammas)) if gammas else None, seed=seed)

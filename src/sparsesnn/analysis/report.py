@@ -143,7 +143,8 @@ def write_report(run_dir: str | Path, bootstrap: int = 100) -> Path:
         "<h2>Summary</h2>", _table([headline], list(headline)),
     ]
     if analysis.get("layers"):
-        cols = ["layer", "shape", "links", "density", "node_sparsity", "gamma", "gamma_pvalue", "xmin", "degree_max"]
+        cols = ["layer", "shape", "links", "density", "node_sparsity", "gamma", "gamma_pvalue", "xmin", "degree_max",
+                "clustering", "path_length", "sigma", "omega"]
         parts += ["<h2>Topology (trained vs random sparse network of equal density)</h2>",
                   "<h3>trained</h3>", _table(analysis["layers"], cols),
                   "<h3>random</h3>", _table(analysis["random_baseline"]["layers"], cols),
