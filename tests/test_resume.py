@@ -69,3 +69,19 @@ def test_corrupt_checkpoint_gives_clear_error_and_previous_is_kept(tmp_path, cap
     err = capsys.readouterr().err
     assert "checkpoint.pt is corrupt" in err and "checkpoint-prev.pt" in err
     assert torch.load(out / "checkpoint-prev.pt", weights_only=False)["epoch"] == 2
+
+
+def test_resume_to_a_larger_total_equals_uninterrupted_run_with_horizon_free_schedules(tmp_path):
+    from sparsesnn.cli.main import main
+
+    args = ["--dataset", "digits", "--sparsity", "0.8", "--seed", "2", "--set", "model.hidden=[48]",
+            "--set", "train.lr_schedule=constant", "--set", "topology.zeta_schedule=constant", "--no-progress"]
+    assert main(["train", *args, "--epochs", "4", "--out", str(tmp_path / "full")]) == 0
+    assert main(["train", *args, "--epochs", "2", "--out", str(tmp_path / "part")]) == 0
+    assert main(["train", "--resume", str(tmp_path / "part"), "--epochs", "4", "--no-progress"]) == 0
+    a = json.loads((tmp_path / "full" / "summary.json").read_text())
+    b = json.loads((tmp_path / "part" / "summary.json").read_text())
+    assert _strip(a) == _strip(b)
+    sa = torch.load(tmp_path / "full" / "checkpoint.pt", weights_only=False)["model"]
+    sb = torch.load(tmp_path / "part" / "checkpoint.pt", weights_only=False)["model"]
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
