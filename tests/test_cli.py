@@ -91,23 +91,23 @@ def test_unknown_config_field_in_file(tmp_path):
 
 
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
-    from sparsesnn.models import SpikingMLP
+    from sparsesnn.models import SpikingNet
 
     out = tmp_path / "nan"
     cfg = _small(**{"train.epochs": 3})
-    real_forward = SpikingMLP.forward
+    real_forward = SpikingNet.forward
     calls = {"n": 0}
     n_batches = 45  # 1437 digits training samples / batch 32
 
-    def poisoned(self, x, recorder=None):
-        logits = real_forward(self, x, recorder)
+    def poisoned(self, x, recorder=None, spike_noise=None):
+        logits = real_forward(self, x, recorder, spike_noise)
         if self.training:
             calls["n"] += 1
             if calls["n"] == n_batches + 3:  # during the second epoch
                 return logits * float("nan")
         return logits
 
-    monkeypatch.setattr(SpikingMLP, "forward", poisoned)
+    monkeypatch.setattr(SpikingNet, "forward", poisoned)
     with pytest.raises(TrainingDiverged, match="epoch 2"):
         train(cfg, out, progress=False)
     state = torch.load(out / "checkpoint.pt", weights_only=False)

@@ -4,7 +4,7 @@ from torch import nn
 
 from sparsesnn.energy import ActivityRecorder, energy_45nm_mj, energy_anp1_mj, out_degree, synaptic_ops
 from sparsesnn.layers import SparseLinear
-from sparsesnn.models import ModelConfig, SpikingMLP
+from sparsesnn.models import ModelConfig, SpikingNet
 
 
 def test_a_spike_costs_its_current_out_degree():
@@ -27,7 +27,7 @@ def test_energy_models():
 @pytest.mark.parametrize("encoding", ["direct", "poisson"])
 def test_recorder_counts_match_a_manual_count(encoding):
     cfg = ModelConfig(hidden=[12, 9], T=5, encoding=encoding, threshold=0.3)
-    model = SpikingMLP(16, 3, cfg, sparsity=0.6)
+    model = SpikingNet((16,), 3, cfg, sparsity=0.6)
     model.init_weights()
     x = torch.rand(7, 16)
     x[:, :4] = 0
@@ -35,7 +35,7 @@ def test_recorder_counts_match_a_manual_count(encoding):
     torch.manual_seed(1)
     with torch.no_grad():
         model(x, rec)
-    report = rec.report(list(model.synapses))
+    report = rec.report(model.out_degrees())
     # manual: recompute the spikes and count events × out-degree per layer
     torch.manual_seed(1)
     spikes_in = x.unsqueeze(0).expand(5, -1, -1) if encoding == "direct" else (torch.rand(5, 7, 16) < x).float()
@@ -56,12 +56,12 @@ def test_recorder_counts_match_a_manual_count(encoding):
 
 def test_sparse_costs_less_than_dense_for_same_activity():
     cfg = ModelConfig(hidden=[50], T=4)
-    dense, sparse = SpikingMLP(40, 5, cfg), SpikingMLP(40, 5, cfg, sparsity=0.95)
+    dense, sparse = SpikingNet((40,), 5, cfg), SpikingNet((40,), 5, cfg, sparsity=0.95)
     x = torch.rand(10, 40)
     r_d, r_s = ActivityRecorder(), ActivityRecorder()
     with torch.no_grad():
         dense(x, r_d)
         sparse(x, r_s)
-    first_d = r_d.report(list(dense.synapses))["layers"][0]["sops_per_sample"]
-    first_s = r_s.report(list(sparse.synapses))["layers"][0]["sops_per_sample"]
+    first_d = r_d.report(dense.out_degrees())["layers"][0]["sops_per_sample"]
+    first_s = r_s.report(sparse.out_degrees())["layers"][0]["sops_per_sample"]
     assert first_s == pytest.approx(first_d * sparse.synapses[0].density, rel=1e-6)

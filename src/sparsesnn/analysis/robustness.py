@@ -49,7 +49,7 @@ def robustness_table(
     def accuracy(noise: Callable[[torch.Tensor], torch.Tensor] | None) -> float:
         correct = 0
         for x, y in split.batches(batch_size):
-            correct += int((model(x, spike_noise=noise).argmax(1) == y).sum())
+            correct += int((model(model.batch_input(x, split.events), spike_noise=noise).argmax(1) == y).sum())
         return correct / len(split)
 
     clean = accuracy(None)

@@ -10,10 +10,11 @@ import torch
 
 @dataclass
 class Split:
-    """Inputs ``x`` (float, static ``[N, ...]`` in [0, 1]) and integer labels ``y`` ``[N]``."""
+    """Inputs ``x`` (static ``[N, ...]`` in [0, 1], or spike frames ``[N, T, ...]``) and labels ``y`` ``[N]``."""
 
     x: torch.Tensor
     y: torch.Tensor
+    events: bool = False  # x holds spike frames [N, T, ...] rather than static samples [N, ...]
 
     def __post_init__(self) -> None:
         if self.x.shape[0] != self.y.shape[0]:
@@ -23,7 +24,7 @@ class Split:
         return int(self.y.shape[0])
 
     def subset(self, index: torch.Tensor) -> "Split":
-        return Split(self.x[index], self.y[index])
+        return Split(self.x[index], self.y[index], self.events)
 
     def batches(
         self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None

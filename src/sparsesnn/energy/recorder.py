@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from .sops import energy_45nm_mj, energy_anp1_mj, out_degree, synaptic_ops
+from .sops import energy_45nm_mj, energy_anp1_mj, synaptic_ops
 
 
 class ActivityRecorder:
@@ -38,13 +37,14 @@ class ActivityRecorder:
     def add_samples(self, n: int) -> None:
         self.samples += int(n)
 
-    def report(self, layers: list[nn.Module]) -> dict:
-        """Per-sample SOPs/energy and firing statistics; ``layers`` in the order of the events."""
+    def report(self, out_degrees: list[torch.Tensor]) -> dict:
+        """Per-sample SOPs/energy and firing statistics; ``out_degrees[i]``: links leaving each
+        input element of synaptic layer i (the model's ``out_degrees()``)."""
         if self.samples == 0:
             raise ValueError("no samples recorded")
         per_layer, macs, acs = [], 0.0, 0.0
-        for i, layer in enumerate(layers):
-            ops = synaptic_ops(self.events[i], out_degree(layer).cpu()) / self.samples
+        for i, degree in enumerate(out_degrees):
+            ops = synaptic_ops(self.events[i], degree.cpu()) / self.samples
             kind = self.kinds[i]
             macs += ops if kind == "mac" else 0.0
             acs += ops if kind == "ac" else 0.0

@@ -1,5 +1,6 @@
 """Network architectures."""
 
-from .mlp import ModelConfig, SpikingMLP
+from .config import ARCHS, ModelConfig
+from .net import SpikingNet
 
-__all__ = ["ModelConfig", "SpikingMLP"]
+__all__ = ["ARCHS", "ModelConfig", "SpikingNet"]

@@ -1,7 +1,7 @@
 """Input encoders producing ``[T, B, ...]`` from static data in [0, 1].
 
 Direct encoding is not materialised here: the model feeds the analog input once and reuses the
-first layer's current at every step (see :class:`sparsesnn.models.SpikingMLP`).
+first layer's current at every step (see :class:`sparsesnn.models.SpikingNet`).
 """
 
 from __future__ import annotations

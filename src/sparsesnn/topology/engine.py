@@ -96,18 +96,20 @@ class TopologyEngine:
         return sigmoid_sparsity(step, c.initial_sparsity, c.sparsity, 0, max(1, self.evolving_updates))
 
     @torch.no_grad()
-    def initialize(self, first_inputs: torch.Tensor | None = None) -> None:
+    def initialize(self, first_inputs: torch.Tensor | None = None, sscti_layer: int | None = 0) -> None:
         """Set every layer's initial topology (weights are left to the model's initialiser).
 
-        ``first_inputs``: observations of the first layer's input (``[n_obs, M]`` or ``[T, B, M]``),
-        required for SSCTI.
+        ``first_inputs``: observations of the input of layer ``sscti_layer`` (``[n_obs, M]`` or
+        ``[T, B, M]``), required when ``init`` is SSCTI. SSCTI initialises only that layer; the
+        others start uniform random (001 §3.2.1: sparse layers behind convolutions or attention
+        have no meaningful input correlations); ``sscti_layer=None`` makes all of them uniform.
         """
         c = self.config
         s0 = self.sparsity_at(0)
         for i, layer in enumerate(self.layers):
             n_out, n_in = layer.shape
             nnz = target_nnz(s0, n_in, n_out)
-            if c.init == "sscti" and i == 0:
+            if c.init == "sscti" and i == sscti_layer:
                 if first_inputs is None:
                     raise ValueError("SSCTI initialisation needs samples of the first layer's input")
                 rows, cols = topo_init.sscti(first_inputs, n_out, nnz)

@@ -12,7 +12,7 @@ import yaml
 
 from ..data import DATASETS
 from ..errors import ConfigError
-from ..models.mlp import ModelConfig
+from ..models.config import ModelConfig
 from ..topology.config import TopologyConfig
 
 

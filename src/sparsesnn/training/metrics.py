@@ -62,7 +62,7 @@ def evaluate(
         split = split.subset(torch.arange(ctx.rank, len(split), ctx.world))
     correct, loss, n = 0, 0.0, 0
     for x, y in split.batches(batch_size):
-        x, y = x.to(device), y.to(device)
+        x, y = model.batch_input(x.to(device), split.events), y.to(device)
         logits = model(x, recorder)
         loss += float(torch.nn.functional.cross_entropy(logits, y, reduction="sum"))
         correct += int((logits.argmax(1) == y).sum())

@@ -18,7 +18,9 @@ from tqdm.auto import tqdm
 from ..data import Split, load_dataset, train_val_split
 from ..energy.recorder import ActivityRecorder
 from ..errors import TrainingDiverged
-from ..models.mlp import SpikingMLP
+from ..data import IMAGE_SHAPES
+from ..layers.sparse_linear import SparseLinear
+from ..models.net import SpikingNet
 from ..neurons import encoders
 from ..topology.engine import TopologyEngine
 from ..topology.weight_init import temporal_sparsity
@@ -53,7 +55,7 @@ class Experiment:
     train: Split
     val: Split | None
     test: Split
-    model: SpikingMLP
+    model: SpikingNet
     engine: TopologyEngine | None
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
@@ -61,10 +63,13 @@ class Experiment:
     ctx: distributed.Context
 
 
-def _first_layer_inputs(cfg: RunConfig, train: Split) -> torch.Tensor:
-    """Observations of the first layer's input, for SSCTI and SSWI's S_t."""
+def _first_layer_inputs(cfg: RunConfig, train: Split, model: SpikingNet) -> torch.Tensor:
+    """Observations of the first layer's input, for SSCTI and SSWI's S_t: ``[n, M]`` analog
+    samples or ``[T, n, M]`` spike trains (every (sample, step) an observation, 001 A.4)."""
     n = min(len(train), cfg.train.sscti_samples)
-    x = train.x[torch.randperm(len(train), generator=torch.Generator().manual_seed(cfg.train.seed))[:n]]
+    x = model.batch_input(train.x[torch.randperm(len(train), generator=torch.Generator().manual_seed(cfg.train.seed))[:n]], train.events)
+    if train.events:
+        return x.reshape(x.shape[0], n, -1)
     x = x.reshape(n, -1)
     enc = cfg.model.encoding
     if enc == "poisson":
@@ -79,21 +84,26 @@ def build(cfg: RunConfig, initialise: bool = True) -> Experiment:
     cfg.validate()
     torch.manual_seed(cfg.train.seed)
     device = resolve_device(cfg.train.device)
-    train_all, test = load_dataset(cfg.data.dataset, cfg.data.data_dir, cfg.data.download)
+    train_all, test = load_dataset(cfg.data.dataset, cfg.data.data_dir, cfg.data.download, cfg.model.T)
     train, val = train_val_split(train_all, cfg.data.val_fraction, cfg.train.seed)
-    n_in = int(train.x[0].numel())
+    sample = tuple(train.x.shape[2:] if train.events else train.x.shape[1:])
+    if cfg.model.arch == "mlp":
+        input_shape: tuple[int, ...] = (math.prod(sample),)
+    else:
+        input_shape = IMAGE_SHAPES.get(cfg.data.dataset, sample) if len(sample) == 1 else sample
     n_classes = int(max(train.y.max(), test.y.max())) + 1
     sparse = not cfg.train.dense
     top = cfg.topology
     s0 = (top.initial_sparsity if top.initial_sparsity is not None else top.sparsity) if sparse else None
-    model = SpikingMLP(n_in, n_classes, cfg.model, sparsity=s0)
+    model = SpikingNet(input_shape, n_classes, cfg.model, sparsity=s0)
     engine = None
     if sparse:
         engine = TopologyEngine(model.sparse_layers(), top, total_updates=cfg.train.epochs, seed=cfg.train.seed)
     if initialise:
-        inputs = _first_layer_inputs(cfg, train)
+        inputs = _first_layer_inputs(cfg, train, model)
         if engine is not None:
-            engine.initialize(inputs)
+            # SSCTI needs the correlations of the layer's own inputs: only an input layer has them
+            engine.initialize(inputs, sscti_layer=0 if isinstance(model.synapses[0], SparseLinear) else None)
         model.init_weights(temporal_sparsity(inputs))
     model.to(device)
     t = cfg.train
@@ -156,8 +166,8 @@ def final_report(exp: Experiment) -> dict:
     """Test accuracy with SOPs, energy and firing statistics measured on the test set."""
     rec = ActivityRecorder()
     test = evaluate(exp.model, exp.test, exp.config.data.batch_size, exp.device, rec)
-    energy = rec.report(list(exp.model.synapses))
-    return {"test_accuracy": test["accuracy"], "test_loss": test["loss"], **structure_metrics(list(exp.model.synapses)), **energy}
+    energy = rec.report(exp.model.out_degrees())
+    return {"test_accuracy": test["accuracy"], "test_loss": test["loss"], **structure_metrics(exp.model.linear_layers()), **energy}
 
 
 def _save(exp: Experiment, run_dir: Path, epoch: int, generator: torch.Generator) -> None:
@@ -252,7 +262,7 @@ def _epochs(exp: Experiment, run_dir: Path, generator: torch.Generator, first: i
             record["val_accuracy"] = evaluate(exp.model, exp.val, cfg.data.batch_size, exp.device, ctx=ctx)["accuracy"]
         test = evaluate(exp.model, exp.test, cfg.data.batch_size, exp.device, ctx=ctx)
         record["test_accuracy"] = test["accuracy"]
-        record.update(structure_metrics(list(exp.model.synapses)))
+        record.update(structure_metrics(exp.model.linear_layers()))
         record["epoch_seconds"] = time.perf_counter() - t0
         if ctx.is_main:
             append_jsonl(run_dir / "metrics.jsonl", record)

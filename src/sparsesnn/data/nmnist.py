@@ -1,0 +1,79 @@
+"""N-MNIST from a local folder: the official ``Train/<digit>/*.bin`` / ``Test/<digit>/*.bin``
+layout or the small-subset layout (``<k>.bs2`` files listed with their class in ``train*.txt`` /
+``test*.txt``). Frames are cached on disk per (folder, binning) so later runs skip parsing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..atomic import atomic_write_bytes
+from ..errors import DatasetError, DatasetNotFoundError
+from .events import parse_nmnist, to_frames
+from .split import Split
+
+SENSOR = (34, 34)
+
+
+def _listing(data_dir: Path, split: str) -> list[tuple[Path, int]]:
+    official = data_dir / split.capitalize()
+    if official.is_dir():
+        items = [(f, int(d.name)) for d in sorted(official.iterdir()) if d.is_dir() and d.name.isdigit()
+                 for f in sorted(d.glob("*.bin"))]
+        if items:
+            return items
+    lists = sorted(data_dir.glob(f"{split}*.txt"))
+    if not lists:
+        raise DatasetNotFoundError(
+            f"no N-MNIST {split} data in {data_dir}: expected {split.capitalize()}/<digit>/*.bin or a {split}*.txt list"
+        )
+    items = []
+    for line in lists[0].read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) != 2 or not all(p.isdigit() for p in parts):
+            raise DatasetError(f"{lists[0]}: malformed line {line!r} (expected '<sample> <class>')")
+        sample, label = int(parts[0]), int(parts[1])
+        matches = [p for p in (data_dir / f"{sample}.bs2", data_dir / f"{sample}.bin") if p.exists()]
+        if not matches:
+            raise DatasetNotFoundError(f"{lists[0]} lists sample {sample} but {data_dir}/{sample}.bs2 is missing")
+        items.append((matches[0], label))
+    return items
+
+
+def _frames(items: list[tuple[Path, int]], T: int) -> Split:
+    x = np.zeros((len(items), T, 2, *SENSOR[::-1]), dtype=np.uint8)
+    y = np.zeros(len(items), dtype=np.int64)
+    for i, (path, label) in enumerate(items):
+        x[i] = np.minimum(to_frames(parse_nmnist(path.read_bytes(), str(path), SENSOR), SENSOR, T), 1)
+        y[i] = label
+    return Split(torch.from_numpy(x), torch.from_numpy(y), events=True)
+
+
+def load_nmnist(data_dir: str | Path, T: int = 8, cache_dir: str | Path | None = None) -> tuple[Split, Split]:
+    """(train, test) as binary spike frames ``[N, T, 2, 34, 34]`` (uint8) from T equal time bins."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DatasetNotFoundError(f"N-MNIST folder {data_dir} does not exist")
+    items = {s: _listing(data_dir, s) for s in ("train", "test")}
+    key = hashlib.sha256(repr((str(data_dir.resolve()), T, [(str(p), l) for s in items.values() for p, l in s])).encode()).hexdigest()[:16]
+    cache = Path(cache_dir or Path.home() / ".cache" / "sparsesnn") / f"nmnist-{key}.pt"
+    if cache.exists():
+        try:
+            saved = torch.load(cache, weights_only=True)
+            return Split(saved["train_x"], saved["train_y"], True), Split(saved["test_x"], saved["test_y"], True)
+        except Exception:  # a damaged cache is rebuilt, never trusted
+            cache.unlink(missing_ok=True)
+    train, test = _frames(items["train"], T), _frames(items["test"], T)
+    import io
+
+    buf = io.BytesIO()
+    torch.save({"train_x": train.x, "train_y": train.y, "test_x": test.x, "test_y": test.y}, buf)
+    atomic_write_bytes(cache, buf.getvalue())
+    return train, test

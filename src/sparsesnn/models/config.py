@@ -1,0 +1,72 @@
+"""Typed model configuration and the architectures of 001 A.5."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..neurons import encoders
+from ..neurons.surrogate import SURROGATES
+from ..topology.weight_init import WEIGHT_INITS
+
+# Architectures of 001 A.5 as layer specs: "<c>C<k>" conv, "AP<k>"/"MP<k>" pooling, "<n>" linear
+_TOKEN = re.compile(r"\d+C\d+|[AM]P\d+|\d+")
+ARCHS = {
+    "2conv2fc": "15C3-AP2-40C3-AP2-300",
+    "6conv2fc": "128C3-128C3-MP2-256C3-256C3-MP2-512C3-512",
+}
+
+
+@dataclass
+class ModelConfig:
+    """Architecture and neuron settings.
+
+    Attributes:
+        arch: ``mlp`` (hidden widths from ``hidden``), a name in :data:`ARCHS` or a layer spec
+            such as ``"15C3-AP2-40C3-AP2-300"``.
+        hidden: widths of the hidden LIF layers of ``mlp`` (e.g. ``[1568]`` for 784-1568-10).
+        T: simulation time steps.
+        encoding: ``direct`` (analog input, first-layer current computed once and reused at every
+            step), ``poisson`` or ``latency``. Inputs already shaped ``[T, B, N]`` are used as is.
+        alpha, threshold, surrogate, surrogate_alpha, detach_reset: LIF settings (001 eq. 1).
+        weight_init: ``sswi`` (001 eq. 3), ``swi`` or ``kaiming``.
+        bias: learn biases.
+    """
+
+    arch: str = "mlp"
+    hidden: list[int] = field(default_factory=lambda: [1568])
+    T: int = 8
+    encoding: str = "direct"
+    alpha: float = 0.5
+    threshold: float = 1.0
+    surrogate: str = "arctan"
+    surrogate_alpha: float | None = None
+    detach_reset: bool = False
+    weight_init: str = "sswi"
+    bias: bool = True
+
+    def spec(self) -> list[str]:
+        """Hidden layers as spec tokens."""
+        if self.arch == "mlp":
+            return [str(int(h)) for h in self.hidden]
+        return ARCHS.get(self.arch, self.arch).split("-")
+
+    def validate(self) -> "ModelConfig":
+        for token in self.spec():
+            if not _TOKEN.fullmatch(token):
+                raise ValueError(f"model.arch: bad layer {token!r} in {self.arch!r}; use <c>C<k>, AP<k>, MP<k> or <n>, or one of {['mlp', *ARCHS]}")
+        if not self.hidden or any(int(h) < 1 for h in self.hidden):
+            raise ValueError(f"model.hidden must be a non-empty list of positive widths; got {self.hidden}")
+        if int(self.T) < 1:
+            raise ValueError(f"model.T must be >= 1; got {self.T}")
+        if self.encoding not in encoders.ENCODERS:
+            raise ValueError(f"model.encoding must be one of {list(encoders.ENCODERS)}; got {self.encoding!r}")
+        if self.surrogate not in SURROGATES:
+            raise ValueError(f"model.surrogate must be one of {sorted(SURROGATES)}; got {self.surrogate!r}")
+        if self.weight_init not in WEIGHT_INITS:
+            raise ValueError(f"model.weight_init must be one of {list(WEIGHT_INITS)}; got {self.weight_init!r}")
+        if not 0.0 < self.alpha <= 1.0:
+            raise ValueError(f"model.alpha must be in (0, 1]; got {self.alpha}")
+        if not self.threshold > 0.0:
+            raise ValueError(f"model.threshold must be > 0; got {self.threshold}")
+        return self
