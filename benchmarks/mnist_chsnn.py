@@ -20,6 +20,35 @@ from sparsesnn.training import RunConfig, train
 HERE = Path(__file__).resolve().parent
 
 
+def compare(config: str, data_dir: str, epochs: int, sparsity: float, seed: int, runs_dir: str) -> dict:
+    """Train the sparse network and its dense twin with identical settings; both summaries plus
+    the comparison of accuracy, SOPs and energy."""
+    summaries = {}
+    for name, dense in (("sparse", False), ("dense", True)):
+        cfg = RunConfig.from_file(config)
+        cfg.set("data.data_dir", data_dir)
+        cfg.set("train.epochs", epochs)
+        cfg.set("train.seed", seed)
+        cfg.set("topology.sparsity", sparsity)
+        cfg.set("train.dense", dense)
+        run_dir = Path(runs_dir) / name
+        summary = train(cfg, run_dir, progress=True)
+        curve = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines()]
+        summary["curve"] = [
+            {k: r.get(k) for k in ("epoch", "train_loss", "test_accuracy", "link_sparsity", "node_sparsity", "epoch_seconds", "topology_seconds")}
+            for r in curve
+        ]
+        summaries[name] = summary
+        print(name, json.dumps({k: summary[k] for k in ("test_accuracy", "link_sparsity", "sops_per_sample", "seconds")}))
+    s, d = summaries["sparse"], summaries["dense"]
+    summaries["comparison"] = {
+        "accuracy_sparse_minus_dense": s["test_accuracy"] - d["test_accuracy"],
+        "sops_ratio_sparse_over_dense": s["sops_per_sample"] / d["sops_per_sample"],
+        "energy_ratio_sparse_over_dense": s["energy_mj_per_sample"] / d["energy_mj_per_sample"],
+    }
+    return summaries
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", required=True)
@@ -31,29 +60,10 @@ def main() -> None:
     ap.add_argument("--out", default="results/mnist_chsnn.json")
     args = ap.parse_args()
 
-    summaries = {}
-    for name, dense in (("sparse", False), ("dense", True)):
-        cfg = RunConfig.from_file(args.config)
-        cfg.set("data.data_dir", args.data_dir)
-        cfg.set("train.epochs", args.epochs)
-        cfg.set("train.seed", args.seed)
-        cfg.set("topology.sparsity", args.sparsity)
-        cfg.set("train.dense", dense)
-        run_dir = Path(args.runs_dir) / name
-        summary = train(cfg, run_dir, progress=True)
-        curve = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines()]
-        summary["curve"] = [
-            {k: r.get(k) for k in ("epoch", "train_loss", "test_accuracy", "link_sparsity", "node_sparsity", "epoch_seconds", "topology_seconds")}
-            for r in curve
-        ]
-        summaries[name] = summary
-        print(name, json.dumps({k: summary[k] for k in ("test_accuracy", "link_sparsity", "sops_per_sample", "seconds")}))
-
+    summaries = compare(args.config, args.data_dir, args.epochs, args.sparsity, args.seed, args.runs_dir)
     s, d = summaries["sparse"], summaries["dense"]
     comparison = {
-        "accuracy_sparse_minus_dense": s["test_accuracy"] - d["test_accuracy"],
-        "sops_ratio_sparse_over_dense": s["sops_per_sample"] / d["sops_per_sample"],
-        "energy_ratio_sparse_over_dense": s["energy_mj_per_sample"] / d["energy_mj_per_sample"],
+        **summaries["comparison"],
         "targets": {
             "sparse_accuracy_ge_0.980": s["test_accuracy"] >= 0.980,
             "sparse_ge_dense_minus_0.002": s["test_accuracy"] >= d["test_accuracy"] - 0.002,

@@ -116,6 +116,14 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from ..export.nir_export import export_nir
+    from ..training.trainer import load_run
+
+    print(export_nir(load_run(args.run_dir).model, args.nir))
+    return 0
+
+
 def _sweep(args: argparse.Namespace) -> int:
     from ..training.sweep import SweepConfig, run_sweep
 
@@ -137,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="HTML report with figures → RUN_DIR/report/index.html")
     p.add_argument("run_dir", type=Path)
     p.add_argument("--bootstrap", type=int, default=100)
+    p = sub.add_parser("export", help="export a trained run (NIR graph with the sparse topology)")
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--nir", type=Path, required=True, metavar="OUT.nir")
     p = sub.add_parser("sweep", help="grid/TPE search over config fields with Optuna (parallel workers)")
     p.add_argument("sweep", type=Path, help="sweep YAML: study, out, grid, base_config, overrides, objective")
     p.add_argument("--workers", type=int, default=1, help="local worker processes sharing the study storage")
@@ -145,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": _train, "evaluate": _evaluate, "analyze": _analyze, "report": _report, "sweep": _sweep}
+    handlers = {"train": _train, "evaluate": _evaluate, "analyze": _analyze, "report": _report, "export": _export, "sweep": _sweep}
     try:
         return handlers[args.command](args)
     except (ConfigError, DatasetError, DatasetNotFoundError, ChecksumError, TrainingDiverged, CheckpointError,

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from ..data.events import parse_nmnist
 from ..data.idx import parse_idx
 from ..errors import ConfigError, DatasetError
 from ..training.config import RunConfig
@@ -39,6 +40,18 @@ def idx_inputs(rng: np.random.Generator):
     if gz and rng.integers(0, 2):  # damage the compressed stream too
         raw = raw[: rng.integers(0, len(raw) + 1)]
     return raw, gz
+
+
+def nmnist_inputs(rng: np.random.Generator) -> bytes:
+    """Random bytes, or whole events with random (possibly out-of-sensor) fields, truncated at random."""
+    if rng.integers(0, 2):
+        return rng.integers(0, 256, size=rng.integers(0, 40), dtype=np.uint8).tobytes()
+    n = int(rng.integers(0, 8))
+    data = rng.integers(0, 256, size=5 * n, dtype=np.uint8)
+    data[0::5] = rng.integers(0, 40, size=n)  # x, sometimes past the 34-pixel sensor
+    data[1::5] = rng.integers(0, 40, size=n)
+    cut = int(rng.integers(0, 5 * n + 1)) if rng.integers(0, 3) == 0 else 5 * n
+    return data[:cut].tobytes()
 
 
 _KEYS = {
@@ -74,6 +87,7 @@ def run(n: int, seed: int = 0) -> dict:
     for name, make, parse, expected in (
         ("idx", idx_inputs, lambda a: parse_idx(a[0], gzipped=a[1]), DatasetError),
         ("config", config_inputs, RunConfig.from_text, ConfigError),
+        ("nmnist", nmnist_inputs, parse_nmnist, DatasetError),
     ):
         ok = rejected = 0
         crashes: list[str] = []

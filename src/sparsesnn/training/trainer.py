@@ -136,6 +136,7 @@ def _train_epoch(exp: Experiment, generator: torch.Generator, progress: bool, ep
             continue
         n_global = len(y)
         x, y = distributed.shard(ctx, x.to(exp.device), y.to(exp.device))
+        x = model.batch_input(x, exp.train.events)
         if track and b == n_batches - 1:
             for layer in model.sparse_layers():  # RigL: dense gradient of the last batch
                 layer.track_dense_grad = True

@@ -1,0 +1,93 @@
+import numpy as np
+import pytest
+import torch
+
+from sparsesnn.data.events import parse_nmnist, to_frames
+from sparsesnn.data.nmnist import load_nmnist
+from sparsesnn.errors import DatasetError, DatasetNotFoundError
+
+
+def encode(events):
+    """N-MNIST bytes for (x, y, p, t) tuples (the real on-disk format)."""
+    out = bytearray()
+    for x, y, p, t in events:
+        out += bytes([x, y, (p << 7) | ((t >> 16) & 0x7F), (t >> 8) & 0xFF, t & 0xFF])
+    return bytes(out)
+
+
+def test_parse_round_trip_and_errors():
+    evs = [(0, 0, 0, 0), (33, 5, 1, 1000), (7, 33, 1, 2**23 - 1)]
+    ev = parse_nmnist(encode(evs))
+    assert list(zip(ev["x"], ev["y"], ev["p"], ev["t"])) == evs
+    with pytest.raises(DatasetError, match="5-byte"):
+        parse_nmnist(encode(evs)[:-2])
+    with pytest.raises(DatasetError, match="outside"):
+        parse_nmnist(encode([(40, 0, 0, 0)]))
+
+
+def test_binning_modes():
+    ev = parse_nmnist(encode([(1, 2, 0, 0), (1, 2, 0, 10), (3, 4, 1, 50), (3, 4, 1, 99)]))
+    f = to_frames(ev, (34, 34), 2, "bins")  # duration 100 µs → bins [0, 50), [50, 100)
+    assert f.shape == (2, 2, 34, 34) and f[0, 0, 2, 1] == 2 and f[1, 1, 4, 3] == 2 and f.sum() == 4
+    w = to_frames(ev, (34, 34), 3, "time_window", window_us=20)  # windows [0,20), [20,40), [40,60): event at 99 dropped
+    assert w[0, 0, 2, 1] == 2 and w[2, 1, 4, 3] == 1 and w.sum() == 3
+    c = to_frames(ev, (34, 34), 2, "event_count", events_per_frame=3)
+    assert c[0].sum() == 3 and c[1].sum() == 1
+    with pytest.raises(ValueError):
+        to_frames(ev, (34, 34), 2, "time_window")
+
+
+def _write_subset(root, n_train=12, n_test=4):
+    rng = np.random.default_rng(0)
+    lines = {"train": ["#sample #class"], "test": ["#sample #class"]}
+    for i in range(1, n_train + n_test + 1):
+        split = "train" if i <= n_train else "test"
+        evs = [(int(rng.integers(34)), int(rng.integers(34)), int(rng.integers(2)), int(t)) for t in sorted(rng.integers(0, 300000, 50))]
+        (root / f"{i}.bs2").write_bytes(encode(evs))
+        lines[split].append(f"{i}\t{i % 10}")
+    (root / "train1K.txt").write_text("\n".join(lines["train"]) + "\n")
+    (root / "test100.txt").write_text("\n".join(lines["test"]) + "\n")
+
+
+def test_subset_layout_and_cache(tmp_path):
+    root = tmp_path / "nm"
+    root.mkdir()
+    _write_subset(root)
+    tr, te = load_nmnist(root, T=5, cache_dir=tmp_path / "cache")
+    assert tr.x.shape == (12, 5, 2, 34, 34) and te.x.shape == (4, 5, 2, 34, 34) and tr.events
+    assert tr.x.max() == 1 and tr.y.tolist() == [i % 10 for i in range(1, 13)]
+    (cache,) = (tmp_path / "cache").iterdir()
+    cache.write_bytes(b"damaged")  # a damaged cache is rebuilt
+    tr2, _ = load_nmnist(root, T=5, cache_dir=tmp_path / "cache")
+    assert torch.equal(tr.x, tr2.x)
+    (root / "3.bs2").unlink()
+    with pytest.raises(DatasetNotFoundError, match="3.bs2"):
+        load_nmnist(root, T=5, cache_dir=tmp_path / "cache2")
+
+
+def test_official_layout(tmp_path):
+    for split in ("Train", "Test"):
+        for digit in (0, 7):
+            d = tmp_path / split / str(digit)
+            d.mkdir(parents=True)
+            (d / "00001.bin").write_bytes(encode([(digit, digit, 1, 10), (2, 3, 0, 20)]))
+    tr, te = load_nmnist(tmp_path, T=2, cache_dir=tmp_path / "cache")
+    assert tr.y.tolist() == [0, 7] and te.x.shape == (2, 2, 2, 34, 34)
+    assert tr.x[1, :, 1, 7, 7].sum() == 1
+
+
+def test_missing_folder_and_listing(tmp_path):
+    with pytest.raises(DatasetNotFoundError):
+        load_nmnist(tmp_path / "nope")
+    with pytest.raises(DatasetNotFoundError, match="train"):
+        load_nmnist(tmp_path)
+
+
+def test_real_subset_if_present(tmp_path):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "n-mnist" / "NMNISTsmall"
+    if not root.exists():
+        pytest.skip("shared N-MNIST subset not present")
+    tr, te = load_nmnist(root, T=8, cache_dir=tmp_path)
+    assert len(tr) == 1000 and len(te) == 100 and 0.01 < float(tr.x.float().mean()) < 0.5

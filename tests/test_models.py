@@ -1,0 +1,108 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from sparsesnn.cli.main import main
+from sparsesnn.energy import ActivityRecorder
+from sparsesnn.layers import SparseLinear
+from sparsesnn.models import ModelConfig, SpikingNet
+
+NMNIST = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "n-mnist" / "NMNISTsmall"
+
+
+def test_2conv2fc_shapes_and_sparse_linear_layers():
+    net = SpikingNet((2, 34, 34), 10, ModelConfig(arch="2conv2fc", T=3), sparsity=0.9)
+    kinds = [type(m).__name__ for m in net.synapses]
+    assert kinds == ["Conv2d", "Conv2d", "SparseLinear", "Linear"]
+    assert net.synapses[2].in_features == 40 * 8 * 8 and net.synapses[2].out_features == 300
+    x = (torch.rand(3, 4, 2, 34, 34) < 0.1).float()
+    assert net(x).shape == (4, 10)
+
+
+def test_conv_out_degree_counts_receptive_fields():
+    net = SpikingNet((1, 4, 4), 2, ModelConfig(arch="3C3", T=2))
+    deg = net.out_degrees()[0].view(4, 4)
+    # a corner pixel feeds 4 output positions per channel, an inner one 9 (3 channels)
+    assert deg[0, 0] == 3 * 4 and deg[1, 1] == 3 * 9 and deg[0, 1] == 3 * 6
+    with torch.no_grad():
+        net.synapses[0].weight[1].zero_()  # a channel with no links costs nothing
+    assert net.out_degrees()[0].view(4, 4)[1, 1] == 2 * 9
+
+
+def test_conv_sops_equal_manual_count():
+    cfg = ModelConfig(arch="4C3-AP2-6", T=3, threshold=0.2)
+    net = SpikingNet((2, 6, 6), 3, cfg, sparsity=0.5)
+    net.init_weights()
+    x = (torch.rand(3, 5, 2, 6, 6) < 0.3).float()
+    rec = ActivityRecorder()
+    with torch.no_grad():
+        net(x, rec)
+        report = rec.report(net.out_degrees())
+        cur = F.avg_pool2d(net.synapses[0](x.flatten(0, 1)), 2).unflatten(0, (3, 5))
+        s1 = net.neurons[0](cur).flatten(2)
+        s2 = net.neurons[1](net.synapses[1](s1))
+    degs = [d.double() for d in net.out_degrees()]
+    manual = (x.sum((0, 1)).flatten().double() * degs[0]).sum() + (s1.sum((0, 1)).double() * degs[1]).sum() \
+        + (s2.sum((0, 1)).double() * degs[2]).sum()
+    assert report["sops_per_sample"] == pytest.approx(float(manual) / 5)
+
+
+def test_bad_arch_names_the_field():
+    with pytest.raises(ValueError, match="model.arch"):
+        ModelConfig(arch="15X3-300").validate()
+
+
+def test_conv_net_trains_on_digits_images(tmp_path):
+    out = tmp_path / "conv"
+    assert main(["train", "--dataset", "digits", "--model", "8C3-AP2-32", "--epochs", "2", "--sparsity", "0.8",
+                 "--batch-size", "32", "--lr", "0.003", "--out", str(out), "--no-progress"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert abs(s["link_sparsity"] - 0.8) < 1e-3 and s["test_accuracy"] > 0.2
+
+
+@pytest.mark.skipif(not NMNIST.exists(), reason="shared N-MNIST subset not present")
+def test_nmnist_contract(tmp_path):
+    out = tmp_path / "nm"
+    assert main(["train", "--dataset", "nmnist", "--data-dir", str(NMNIST), "--model", "2conv2fc", "--sparsity", "0.9",
+                 "--epochs", "1", "--batch-size", "32", "--out", str(out), "--no-progress"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert abs(s["link_sparsity"] - 0.9) < 1e-3 and s["sops_per_sample"] > 0
+
+
+def test_nir_round_trip_keeps_sparse_topology(tmp_path):
+    import nir
+
+    from sparsesnn.export.nir_export import export_nir
+
+    net = SpikingNet((2, 8, 8), 4, ModelConfig(arch="3C3-AP2-20", T=2, alpha=0.75), sparsity=0.85)
+    net.init_weights()
+    path = export_nir(net, tmp_path / "m.nir")
+    g = nir.read(path)
+    kinds = {k: type(v).__name__ for k, v in g.nodes.items()}
+    assert sorted(kinds.values()).count("LIF") == 2 and "Conv2d" in kinds.values() and "AvgPool2d" in kinds.values()
+    sparse = [v for v in g.nodes.values() if type(v).__name__ == "Affine" and bool(v.metadata.get("sparse"))]
+    assert len(sparse) == 1
+    layer = next(m for m in net.synapses if isinstance(m, SparseLinear))
+    w = sparse[0].weight
+    np.testing.assert_array_equal(w, layer.dense_weight().numpy())
+    np.testing.assert_array_equal(np.asarray(sparse[0].metadata["rows"]), layer.rows.numpy())
+    assert int((w != 0).sum()) <= layer.nnz and int(sparse[0].metadata["nnz"]) == layer.nnz
+    lif = next(v for v in g.nodes.values() if type(v).__name__ == "LIF")
+    assert np.allclose(1 - 1 / lif.tau, 0.75) and np.allclose(lif.r, lif.tau)
+    # edges form one chain from input to output
+    nxt = dict(g.edges)
+    node, steps = "input", 0
+    while node != "output":
+        node, steps = nxt[node], steps + 1
+    assert steps == len(g.nodes) - 1
+
+
+def test_export_cli(tmp_path):
+    out = tmp_path / "r"
+    assert main(["train", "--dataset", "digits", "--epochs", "1", "--set", "model.hidden=[32]", "--out", str(out), "--no-progress"]) == 0
+    assert main(["export", str(out), "--nir", str(tmp_path / "m.nir")]) == 0
+    assert (tmp_path / "m.nir").stat().st_size > 0
