@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .cifar import load_cifar
 from .digits import load_digits
-from .mnist import load_mnist
+from .mnist import load_idx_dataset, load_mnist
 from .nmnist import load_nmnist
+from .shd import load_shd
 from .split import Split, train_val_split
 
-DATASETS = ("digits", "mnist", "nmnist")
-IMAGE_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28)}  # flat static images, for conv nets
+DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10", "cifar100", "nmnist", "shd")
+# flat static images, reshaped for conv nets
+IMAGE_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28),
+                "cifar10": (3, 32, 32), "cifar100": (3, 32, 32)}
 
 
 def load_dataset(
@@ -19,13 +23,18 @@ def load_dataset(
     """(train, test) splits of data set ``name`` (event data binned into ``T`` frames)."""
     if name == "digits":
         return load_digits()
-    if name in ("mnist", "nmnist") and data_dir is None:
+    if name in DATASETS and data_dir is None:
         raise ValueError(f"the {name} data set needs --data-dir (see the README for the expected files)")
-    if name == "mnist":
-        return load_mnist(data_dir, download=download)
+    if name in ("mnist", "fashion_mnist"):
+        return load_idx_dataset(name, data_dir, download=download)
+    if name in ("cifar10", "cifar100"):
+        return load_cifar(name, data_dir, download)
     if name == "nmnist":
         return load_nmnist(data_dir, T=T)
+    if name == "shd":
+        return load_shd(data_dir, T=T)
     raise ValueError(f"unknown dataset {name!r}; choose one of {list(DATASETS)}")
 
 
-__all__ = ["Split", "train_val_split", "load_digits", "load_mnist", "load_nmnist", "load_dataset", "DATASETS", "IMAGE_SHAPES"]
+__all__ = ["Split", "train_val_split", "load_digits", "load_mnist", "load_idx_dataset", "load_cifar", "load_nmnist",
+           "load_shd", "load_dataset", "DATASETS", "IMAGE_SHAPES"]

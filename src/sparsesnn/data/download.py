@@ -12,24 +12,26 @@ from ..errors import ChecksumError, DatasetNotFoundError
 from ..atomic import default_file_mode
 
 
-def sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
+def digest(path: str | Path, algorithm: str = "sha256") -> str:
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
 
 
-def verify(path: Path, expected: str) -> None:
-    actual = sha256(path)
+def verify(path: Path, expected: str, algorithm: str = "sha256") -> None:
+    """Compare ``path`` with the digest its publisher gives (SHA-256, or MD5 where that is all
+    the publisher lists)."""
+    actual = digest(path, algorithm)
     if actual != expected:
         raise ChecksumError(
-            f"{path}: SHA-256 {actual} does not match the published {expected}; "
+            f"{path}: {algorithm.upper()} {actual} does not match the published {expected}; "
             "the file is corrupt or not the official release — delete it and download again"
         )
 
 
-def download(urls: list[str], dest: Path, expected_sha256: str, timeout: float = 30.0) -> Path:
+def download(urls: list[str], dest: Path, expected: str, timeout: float = 30.0, algorithm: str = "sha256") -> Path:
     """Fetch ``dest`` from the first URL that works; verify before the atomic rename."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     errors = []
@@ -39,7 +41,7 @@ def download(urls: list[str], dest: Path, expected_sha256: str, timeout: float =
             with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
                 for chunk in iter(lambda: resp.read(1 << 20), b""):
                     out.write(chunk)
-            verify(Path(tmp), expected_sha256)
+            verify(Path(tmp), expected, algorithm)
             os.chmod(tmp, default_file_mode())
             os.replace(tmp, dest)
             return dest

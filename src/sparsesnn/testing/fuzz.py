@@ -11,6 +11,9 @@ import time
 
 import numpy as np
 
+import pickle
+
+from ..data.cifar import parse_batch
 from ..data.events import parse_nmnist
 from ..data.idx import parse_idx
 from ..errors import ConfigError, DatasetError
@@ -54,6 +57,21 @@ def nmnist_inputs(rng: np.random.Generator) -> bytes:
     return data[:cut].tobytes()
 
 
+def cifar_inputs(rng: np.random.Generator) -> bytes:
+    """Pickles of CIFAR-like dicts with wrong shapes, dtypes, labels or keys, truncated pickles, noise."""
+    kind = rng.integers(0, 4)
+    if kind == 0:
+        return rng.integers(0, 256, size=rng.integers(0, 64), dtype=np.uint8).tobytes()
+    n = int(rng.integers(0, 4))
+    width = int(rng.choice([3072, 3071, 10]))
+    dtype = rng.choice(["uint8", "int16", "float32"])
+    batch = {b"data": np.zeros((n, width), dtype=dtype), b"labels": rng.integers(-1, 12, n).tolist()}
+    if kind == 1:
+        batch.pop(rng.choice([b"data", b"labels"]))
+    raw = pickle.dumps(batch if kind != 3 else [batch])
+    return raw[: rng.integers(0, len(raw) + 1)] if rng.integers(0, 3) == 0 else raw
+
+
 _KEYS = {
     "data": ["dataset", "batch_size", "val_fraction", "data_dir", "download", "x"],
     "model": ["hidden", "T", "alpha", "threshold", "surrogate", "encoding", "weight_init", "bias"],
@@ -88,6 +106,7 @@ def run(n: int, seed: int = 0) -> dict:
         ("idx", idx_inputs, lambda a: parse_idx(a[0], gzipped=a[1]), DatasetError),
         ("config", config_inputs, RunConfig.from_text, ConfigError),
         ("nmnist", nmnist_inputs, parse_nmnist, DatasetError),
+        ("cifar", cifar_inputs, lambda b: parse_batch(b, "<fuzz>", b"labels", 10), DatasetError),
     ):
         ok = rejected = 0
         crashes: list[str] = []
