@@ -106,3 +106,23 @@ def test_export_cli(tmp_path):
     assert main(["train", "--dataset", "digits", "--epochs", "1", "--set", "model.hidden=[32]", "--out", str(out), "--no-progress"]) == 0
     assert main(["export", str(out), "--nir", str(tmp_path / "m.nir")]) == 0
     assert (tmp_path / "m.nir").stat().st_size > 0
+
+
+def test_spikformer_sparse_layers_chains_and_training(tmp_path):
+    from sparsesnn.models import Spikformer
+
+    cfg = ModelConfig(arch="spikformer", embed_dim=16, heads=2, depth=2, T=2)
+    net = Spikformer((1, 8, 8), 10, cfg, sparsity=0.8)
+    assert len(net.sparse_layers()) == 12  # q, k, v, proj, fc1, fc2 per block
+    chains = net.chains()
+    layers = net.sparse_layers()
+    for chain in chains:
+        for a, b in zip(chain, chain[1:]):
+            assert layers[a].out_features == layers[b].in_features
+    assert net(torch.rand(3, 1, 8, 8)).shape == (3, 10)
+    out = tmp_path / "sf"
+    assert main(["train", "--dataset", "digits", "--model", "spikformer", "--epochs", "2", "--sparsity", "0.8",
+                 "--batch-size", "32", "--lr", "0.003", "--set", "model.embed_dim=16", "--set", "model.heads=2",
+                 "--T", "2", "--out", str(out), "--no-progress"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert abs(s["link_sparsity"] - 0.8) < 0.01 and s["sops_per_sample"] is None and s["test_accuracy"] > 0.15

@@ -22,8 +22,9 @@ class ModelConfig:
     """Architecture and neuron settings.
 
     Attributes:
-        arch: ``mlp`` (hidden widths from ``hidden``), a name in :data:`ARCHS` or a layer spec
-            such as ``"15C3-AP2-40C3-AP2-300"``.
+        arch: ``mlp`` (hidden widths from ``hidden``), ``spikformer`` (``embed_dim``, ``heads``,
+            ``depth``, ``mlp_ratio``), a name in :data:`ARCHS` or a layer spec such as
+            ``"15C3-AP2-40C3-AP2-300"``.
         hidden: widths of the hidden LIF layers of ``mlp`` (e.g. ``[1568]`` for 784-1568-10).
         T: simulation time steps.
         encoding: ``direct`` (analog input, first-layer current computed once and reused at every
@@ -35,6 +36,10 @@ class ModelConfig:
 
     arch: str = "mlp"
     hidden: list[int] = field(default_factory=lambda: [1568])
+    embed_dim: int = 64
+    heads: int = 4
+    depth: int = 1
+    mlp_ratio: int = 4
     T: int = 8
     encoding: str = "direct"
     alpha: float = 0.5
@@ -52,7 +57,10 @@ class ModelConfig:
         return ARCHS.get(self.arch, self.arch).split("-")
 
     def validate(self) -> "ModelConfig":
-        for token in self.spec():
+        if self.arch == "spikformer":
+            if self.embed_dim % (2 * self.heads) or min(self.embed_dim, self.heads, self.depth, self.mlp_ratio) < 1:
+                raise ValueError(f"model.embed_dim ({self.embed_dim}) must be a positive multiple of 2·model.heads ({self.heads})")
+        for token in ([] if self.arch == "spikformer" else self.spec()):
             if not _TOKEN.fullmatch(token):
                 raise ValueError(f"model.arch: bad layer {token!r} in {self.arch!r}; use <c>C<k>, AP<k>, MP<k> or <n>, or one of {['mlp', *ARCHS]}")
         if not self.hidden or any(int(h) < 1 for h in self.hidden):

@@ -24,6 +24,7 @@ from ..layers.sparse_linear import SparseLinear
 from ..neurons import encoders
 from ..neurons.lif import LIF
 from ..topology.weight_init import kaiming_std, sswi_std, swi_std
+from .structure import structure_metrics
 from .config import ModelConfig
 
 
@@ -82,6 +83,13 @@ class SpikingNet(nn.Module):
     # ----- structure ---------------------------------------------------------------------------
     def sparse_layers(self) -> list[SparseLinear]:
         return [m for m in self.synapses if isinstance(m, SparseLinear)]
+
+    def chains(self) -> None:
+        """Consecutive sparse linear layers chain by shape (the engine's default)."""
+        return None
+
+    def structure(self) -> dict:
+        return structure_metrics(self.linear_layers())
 
     def linear_layers(self) -> list[nn.Module]:
         """The linear layers (sparse or dense), in order: what CH-SNN sparsifies, plus the readout."""
