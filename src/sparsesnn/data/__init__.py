@@ -6,12 +6,13 @@ from pathlib import Path
 
 from .cifar import load_cifar
 from .digits import load_digits
+from .dvs import load_cifar10_dvs, load_dvs_gesture
 from .mnist import load_idx_dataset, load_mnist
 from .nmnist import load_nmnist
 from .shd import load_shd
 from .split import Split, train_val_split
 
-DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10", "cifar100", "nmnist", "shd")
+DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10", "cifar100", "nmnist", "shd", "dvs_gesture", "cifar10_dvs")
 # flat static images, reshaped for conv nets
 IMAGE_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28),
                 "cifar10": (3, 32, 32), "cifar100": (3, 32, 32)}
@@ -33,8 +34,12 @@ def load_dataset(
         return load_nmnist(data_dir, T=T)
     if name == "shd":
         return load_shd(data_dir, T=T)
+    if name == "dvs_gesture":
+        return load_dvs_gesture(data_dir, T=T)
+    if name == "cifar10_dvs":
+        return load_cifar10_dvs(data_dir, T=T)
     raise ValueError(f"unknown dataset {name!r}; choose one of {list(DATASETS)}")
 
 
 __all__ = ["Split", "train_val_split", "load_digits", "load_mnist", "load_idx_dataset", "load_cifar", "load_nmnist",
-           "load_shd", "load_dataset", "DATASETS", "IMAGE_SHAPES"]
+           "load_shd", "load_dvs_gesture", "load_cifar10_dvs", "load_dataset", "DATASETS", "IMAGE_SHAPES"]

@@ -6,14 +6,14 @@ Used with 10⁴ inputs per parser in the test suite and 10⁵ in ``benchmarks/fu
 from __future__ import annotations
 
 import gzip
+import pickle
 import struct
 import time
 
 import numpy as np
 
-import pickle
-
 from ..data.cifar import parse_batch
+from ..data.aedat import parse_aedat2, parse_aedat31
 from ..data.events import parse_nmnist
 from ..data.idx import parse_idx
 from ..errors import ConfigError, DatasetError
@@ -72,6 +72,17 @@ def cifar_inputs(rng: np.random.Generator) -> bytes:
     return raw[: rng.integers(0, len(raw) + 1)] if rng.integers(0, 3) == 0 else raw
 
 
+def aedat31_inputs(rng: np.random.Generator) -> bytes:
+    """AEDAT 3.1: valid header then packets with random fields (sizes, counts, coordinates), truncated."""
+    out = bytearray(b"#!AER-DAT3.1\r\n#!END-HEADER\r\n" if rng.integers(0, 8) else b"#!AER-DAT3.1\r\n")
+    for _ in range(int(rng.integers(0, 3))):
+        n = int(rng.integers(-1, 5))
+        size = int(rng.choice([8, 8, 4, 0]))
+        out += struct.pack("<hhiiiiii", int(rng.integers(0, 3)), 1, size, 4, int(rng.integers(0, 2)), n, n, n)
+        out += rng.integers(0, 256, size=max(0, n) * max(0, size), dtype=np.uint8).tobytes()
+    return bytes(out[: rng.integers(0, len(out) + 1)]) if rng.integers(0, 3) == 0 else bytes(out)
+
+
 _KEYS = {
     "data": ["dataset", "batch_size", "val_fraction", "data_dir", "download", "x"],
     "model": ["hidden", "T", "alpha", "threshold", "surrogate", "encoding", "weight_init", "bias"],
@@ -107,6 +118,9 @@ def run(n: int, seed: int = 0) -> dict:
         ("config", config_inputs, RunConfig.from_text, ConfigError),
         ("nmnist", nmnist_inputs, parse_nmnist, DatasetError),
         ("cifar", cifar_inputs, lambda b: parse_batch(b, "<fuzz>", b"labels", 10), DatasetError),
+        ("aedat3.1", aedat31_inputs, parse_aedat31, DatasetError),
+        ("aedat2.0", lambda r: b"#!AER-DAT2.0\r\n" + r.integers(0, 256, size=r.integers(0, 48), dtype=np.uint8).tobytes(),
+         parse_aedat2, DatasetError),
     ):
         ok = rejected = 0
         crashes: list[str] = []
