@@ -126,3 +126,14 @@ def test_spikformer_sparse_layers_chains_and_training(tmp_path):
                  "--T", "2", "--out", str(out), "--no-progress"]) == 0
     s = json.loads((out / "summary.json").read_text())
     assert abs(s["link_sparsity"] - 0.8) < 0.01 and s["sops_per_sample"] is None and s["test_accuracy"] > 0.15
+
+
+def test_stp_training_learns_and_needs_a_spiking_readout(tmp_path, capsys):
+    out = tmp_path / "stp"
+    args = ["train", "--dataset", "digits", "--epochs", "4", "--sparsity", "0.8", "--batch-size", "32", "--lr", "0.01",
+            "--set", "model.hidden=[128]", "--set", "train.method=stp", "--set", "train.stp_window=4", "--no-progress"]
+    assert main([*args, "--out", str(out)]) == 2
+    assert "model.readout" in capsys.readouterr().err
+    assert main([*args, "--set", "model.readout=spikes", "--out", str(out)]) == 0
+    losses = [json.loads(l)["train_loss"] for l in (out / "metrics.jsonl").read_text().splitlines()]
+    assert losses[-1] < losses[0]

@@ -68,3 +68,30 @@ def test_encoders():
     assert encoders.direct(x, 4).shape == (4, 1, 3)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         encoders.poisson(torch.tensor([2.0]), 3)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_truncated_bptt_matches_detached_state(compiled, monkeypatch):
+    from sparsesnn.neurons import functional
+
+    if not compiled:
+        monkeypatch.setattr(functional, "_nl", None)
+    fn = sg.get("arctan")
+    cur = (torch.randn(8, 3, 5) * 1.5).requires_grad_()
+    k = 3
+    out = lif_multistep(cur, 0.6, 1.0, fn, grad_start=k)
+    w = torch.randn_like(out)
+    (g,) = torch.autograd.grad((out * w).sum(), cur)
+    assert torch.equal(g[:k], torch.zeros_like(g[:k]))
+    # reference: the plain loop with steps before k detached (inputs and the state leaving them)
+    h = torch.zeros(3, 5)
+    z = torch.zeros(3, 5)
+    spikes = []
+    for t in range(8):
+        if t == k:
+            h, z = h.detach(), z.detach()
+        h = (1 - z) * 0.6 * h + (cur[t] if t >= k else cur[t].detach())
+        z = functional.spike(h - 1.0, fn)
+        spikes.append(z)
+    (g_ref,) = torch.autograd.grad((torch.stack(spikes) * w).sum(), cur)
+    torch.testing.assert_close(g, g_ref)

@@ -7,7 +7,8 @@ Mapping (dt = one time step):
 - LIF (001 eq. 1, v ← α·v + I with hard reset to 0) → NIR ``LIF`` with τ·dv/dt = (v_leak − v) + R·I:
   forward Euler with dt = 1 gives α = 1 − 1/τ and unit input gain for R = τ, so τ = 1/(1 − α),
   R = τ, v_leak = 0, v_reset = 0.
-The readout (time-averaged output current) and the encoding are recorded in graph metadata.
+The readout (time-averaged output current, or output spike rate) and the encoding are recorded in
+graph metadata.
 """
 
 from __future__ import annotations
@@ -84,11 +85,14 @@ def to_nir(model: SpikingNet):
         else:
             add(f"flatten{step}", nir.Flatten(input_type={"input": np.array(shape)}, start_dim=0, end_dim=-1))
             shape = (int(np.prod(shape)),)
+    if cfg.readout == "spikes":
+        add(f"lif{population}", nir.LIF(tau=np.full(shape, tau), r=np.full(shape, tau), v_leak=np.zeros(shape),
+                                        v_threshold=np.full(shape, cfg.threshold), v_reset=np.zeros(shape)))
     nodes["output"] = nir.Output(output_type={"output": np.array(shape)})
     edges.append((prev, "output"))
     meta = {
         "producer": "sparsesnn", "dt": 1.0, "time_steps": cfg.T, "encoding": cfg.encoding,
-        "readout": "mean over time steps of the output current", "lif_reset": "hard, to 0",
+        "readout": f"mean over time steps of the output {cfg.readout}", "lif_reset": "hard, to 0",
     }
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
 

@@ -49,6 +49,7 @@ class ModelConfig:
     detach_reset: bool = False
     weight_init: str = "sswi"
     bias: bool = True
+    readout: str = "current"  # "current": time-averaged output current; "spikes": output LIF spike rate
 
     def spec(self) -> list[str]:
         """Hidden layers as spec tokens."""
@@ -71,6 +72,8 @@ class ModelConfig:
             raise ValueError(f"model.encoding must be one of {list(encoders.ENCODERS)}; got {self.encoding!r}")
         if self.surrogate not in SURROGATES:
             raise ValueError(f"model.surrogate must be one of {sorted(SURROGATES)}; got {self.surrogate!r}")
+        if self.readout not in ("current", "spikes"):
+            raise ValueError(f"model.readout must be current or spikes; got {self.readout!r}")
         if self.weight_init not in WEIGHT_INITS:
             raise ValueError(f"model.weight_init must be one of {list(WEIGHT_INITS)}; got {self.weight_init!r}")
         if not 0.0 < self.alpha <= 1.0:

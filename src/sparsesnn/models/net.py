@@ -75,9 +75,11 @@ class SpikingNet(nn.Module):
                 self.plan.append(("syn", len(synapses) - 1))
         self.synapses = nn.ModuleList(synapses)
         self.in_shapes = in_shapes
+        # one LIF population after every synaptic layer but the last (and after it too for a spike readout)
+        n_populations = len(synapses) - (0 if config.readout == "spikes" else 1)
         self.neurons = nn.ModuleList(
             LIF(config.alpha, config.threshold, config.surrogate, config.surrogate_alpha, config.detach_reset)
-            for _ in range(len(synapses) - 1)
+            for _ in range(n_populations)
         )
 
     # ----- structure ---------------------------------------------------------------------------
@@ -162,11 +164,21 @@ class SpikingNet(nn.Module):
         recorder: ActivityRecorder | None = None,
         spike_noise: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """Logits ``[B, n_classes]`` from static ``[B, *input_shape]`` or spikes ``[T, B, *input_shape]``.
+        """Logits ``[B, n_classes]`` from static ``[B, *input_shape]`` or spikes ``[T, B, *input_shape]``:
+        the output sequence averaged over time (current, or spike rate for a spike readout).
 
         ``spike_noise`` corrupts the first spike trains of the network: the input spikes, or the
         first hidden layer's spikes when the input is analog (robustness analysis, 001 A.9).
         """
+        return self.forward_sequence(x, recorder, spike_noise).mean(0)
+
+    def forward_sequence(
+        self,
+        x: torch.Tensor,
+        recorder: ActivityRecorder | None = None,
+        spike_noise: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """Output current, or output spikes for a spike readout, at every step: ``[T, B, n_classes]``."""
         cfg, T = self.config, self.config.T
         nd = len(self.input_shape)
         if x.dim() == nd + 1 and x.shape[1:] == self.input_shape and cfg.encoding == "direct":
@@ -204,6 +216,10 @@ class SpikingNet(nn.Module):
                 cur = self._pool(index, cur)
             else:
                 cur = cur.flatten(2)
+        if self.config.readout == "spikes":
+            cur = self.neurons[population](cur)
+            if recorder is not None:
+                recorder.add_spikes(population, cur)
         if recorder is not None:
             recorder.add_samples(cur.shape[1])
-        return cur.mean(0)
+        return cur

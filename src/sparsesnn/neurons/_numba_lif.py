@@ -50,14 +50,16 @@ def lif_forward(current, alpha, theta):
 
 
 @nb.njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def lif_backward(grad_spikes, hs, alpha, theta, code, a, detach_reset):
+def lif_backward(grad_spikes, hs, alpha, theta, code, a, detach_reset, grad_start):
+    """BPTT from the last step back to ``grad_start``; earlier steps get zero gradient
+    (truncated backpropagation, used by S-TP's target windows)."""
     T, M = hs.shape
-    grad = np.empty_like(hs)
+    grad = np.zeros_like(hs)
     for blk in prange((M + BLOCK - 1) // BLOCK):
         m0 = blk * BLOCK
         m1 = min(M, m0 + BLOCK)
         gh_next = np.zeros(m1 - m0, dtype=hs.dtype)
-        for t in range(T - 1, -1, -1):
+        for t in range(T - 1, grad_start - 1, -1):
             for k in range(m1 - m0):
                 h = hs[t, m0 + k]
                 z = 1.0 if h >= theta else 0.0

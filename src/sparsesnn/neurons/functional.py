@@ -62,8 +62,9 @@ def lif_multistep_reference(
 
 class _LIFMultiStep(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, current, alpha, threshold, fn, detach_reset):  # type: ignore[override]
+    def forward(ctx, current, alpha, threshold, fn, detach_reset, grad_start):  # type: ignore[override]
         ctx.alpha, ctx.threshold, ctx.fn, ctx.detach_reset = alpha, threshold, fn, detach_reset
+        ctx.grad_start = grad_start
         ctx.compiled = _compiled(current)
         if ctx.compiled:
             flat = current.detach().reshape(current.shape[0], -1).contiguous().numpy()
@@ -92,11 +93,11 @@ class _LIFMultiStep(torch.autograd.Function):
         if ctx.compiled:
             g = grad_spikes.reshape(hs.shape[0], -1).contiguous().numpy()
             h = hs.reshape(hs.shape[0], -1).numpy()
-            out = _nl.lif_backward(g, h, alpha, threshold, fn.code, fn.alpha, ctx.detach_reset)
-            return torch.from_numpy(out).view(hs.shape), None, None, None, None
-        grad_current = torch.empty_like(grad_spikes)
+            out = _nl.lif_backward(g, h, alpha, threshold, fn.code, fn.alpha, ctx.detach_reset, ctx.grad_start)
+            return torch.from_numpy(out).view(hs.shape), None, None, None, None, None
+        grad_current = torch.zeros_like(grad_spikes)
         gh_next = torch.zeros_like(grad_spikes[0])  # ∂L/∂h(t+1)
-        for t in range(hs.shape[0] - 1, -1, -1):
+        for t in range(hs.shape[0] - 1, ctx.grad_start - 1, -1):
             h, z = hs[t], spikes[t]
             gz = grad_spikes[t]
             if not ctx.detach_reset:
@@ -105,7 +106,7 @@ class _LIFMultiStep(torch.autograd.Function):
             gh = gz * fn(h - threshold) + gh_next * alpha * (1.0 - z)
             grad_current[t] = gh
             gh_next = gh
-        return grad_current, None, None, None, None
+        return grad_current, None, None, None, None, None
 
 
 def _compiled(current: torch.Tensor) -> bool:
@@ -118,8 +119,12 @@ def lif_multistep(
     threshold: float,
     surrogate: sg.Surrogate,
     detach_reset: bool = False,
+    grad_start: int = 0,
 ) -> torch.Tensor:
-    """Spikes ``[T, B, ...]`` of LIF neurons driven by ``current`` ``[T, B, ...]`` (001 eq. 1)."""
+    """Spikes ``[T, B, ...]`` of LIF neurons driven by ``current`` ``[T, B, ...]`` (001 eq. 1).
+
+    ``grad_start`` > 0 truncates BPTT: steps before it receive no gradient (S-TP windows).
+    """
     if current.dim() < 2:
         raise ValueError(f"LIF input must be [T, B, ...]; got shape {tuple(current.shape)}")
-    return _LIFMultiStep.apply(current, float(alpha), float(threshold), surrogate, bool(detach_reset))
+    return _LIFMultiStep.apply(current, float(alpha), float(threshold), surrogate, bool(detach_reset), int(grad_start))

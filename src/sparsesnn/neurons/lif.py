@@ -38,9 +38,10 @@ class LIF(nn.Module):
         self.surrogate_name = surrogate
         self.surrogate = sg.get(surrogate, surrogate_alpha)
         self.detach_reset = detach_reset
+        self.grad_start = 0  # > 0: truncated BPTT from this step on (set by S-TP training)
 
     def forward(self, current: torch.Tensor) -> torch.Tensor:
-        return lif_multistep(current, self.alpha, self.threshold, self.surrogate, self.detach_reset)
+        return lif_multistep(current, self.alpha, self.threshold, self.surrogate, self.detach_reset, self.grad_start)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, threshold={self.threshold}, surrogate={self.surrogate_name}"

@@ -35,7 +35,9 @@ def sswi_std(fan_in: int, sparsity: float, position: str, threshold: float = 1.0
     """Standard deviation of SSWI for a layer at ``position`` in {"first", "hidden", "last"}."""
     density = 1.0 - sparsity
     if position == "first":
-        var = s_t / (fan_in * density)
+        # eq. 3 has no θ here; it assumes θ = 1. LIF dynamics are invariant under scaling W and θ
+        # together, so for θ ≠ 1 the first layer is scaled by θ² like the others (S-TP uses θ = 4)
+        var = threshold**2 * s_t / (fan_in * density)
     elif position == "hidden":
         var = threshold**2 * _SSWI_HIDDEN / (fan_in * density)
     elif position == "last":

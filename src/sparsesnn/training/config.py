@@ -39,6 +39,8 @@ class TrainConfig:
     device: str = "cpu"
     sscti_samples: int = 10000
     checkpoint: bool = True
+    method: str = "bptt"  # "bptt": surrogate-gradient BPTT; "stp": sparse target propagation (001 §4.2)
+    stp_window: int = 4
 
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -117,6 +119,10 @@ class RunConfig:
         _check(t.lr_schedule in LR_SCHEDULES, "train.lr_schedule", f"one of {list(LR_SCHEDULES)}", t.lr_schedule)
         _check(t.device in ("cpu", "cuda", "auto"), "train.device", "cpu, cuda or auto", t.device)
         _check(t.sscti_samples >= 2, "train.sscti_samples", ">= 2", t.sscti_samples)
+        _check(t.method in ("bptt", "stp"), "train.method", "bptt or stp", t.method)
+        if t.method == "stp":
+            _check(self.model.readout == "spikes", "model.readout", "spikes under train.method=stp", self.model.readout)
+            _check(1 <= t.stp_window <= self.model.T, "train.stp_window", f"in [1, model.T={self.model.T}]", t.stp_window)
         try:
             self.model.validate()
             self.topology.validate()
