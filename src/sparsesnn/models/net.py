@@ -28,6 +28,17 @@ from .structure import structure_metrics
 from .config import ModelConfig
 
 
+def batch_input(x: torch.Tensor, events: bool, input_shape: tuple[int, ...], T: int) -> torch.Tensor:
+    """A data batch as model input: static ``[B, ...]`` → ``[B, *input_shape]``; spike frames
+    ``[B, T, ...]`` → ``[T, B, *input_shape]``."""
+    x = x.float()
+    if events:
+        if x.shape[1] != T:
+            raise ValueError(f"data has {x.shape[1]} time bins but model.T is {T}")
+        return x.transpose(0, 1).reshape(x.shape[1], x.shape[0], *input_shape)
+    return x.reshape(x.shape[0], *input_shape)
+
+
 class SpikingNet(nn.Module):
     """``input_shape → spec… → n_classes``.
 
@@ -134,14 +145,7 @@ class SpikingNet(nn.Module):
 
     # ----- compute -----------------------------------------------------------------------------
     def batch_input(self, x: torch.Tensor, events: bool) -> torch.Tensor:
-        """A data batch as model input: static ``[B, ...]`` → ``[B, *input_shape]``; spike frames
-        ``[B, T, ...]`` → ``[T, B, *input_shape]``."""
-        x = x.float()
-        if events:
-            if x.shape[1] != self.config.T:
-                raise ValueError(f"data has {x.shape[1]} time bins but model.T is {self.config.T}")
-            return x.transpose(0, 1).reshape(x.shape[1], x.shape[0], *self.input_shape)
-        return x.reshape(x.shape[0], *self.input_shape)
+        return batch_input(x, events, self.input_shape, self.config.T)
 
     def _synapse(self, i: int, x: torch.Tensor, time_major: bool) -> torch.Tensor:
         layer = self.synapses[i]

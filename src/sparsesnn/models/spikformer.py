@@ -19,6 +19,7 @@ from ..layers.sparse_linear import SparseLinear
 from ..neurons.lif import LIF
 from ..topology.weight_init import kaiming_std, sswi_std, swi_std
 from .config import ModelConfig
+from .net import batch_input
 
 
 def _lif(cfg: ModelConfig) -> LIF:
@@ -113,10 +114,7 @@ class Spikformer(nn.Module):
         return {"link_sparsity": 1.0 - links / slots, "node_sparsity": dead / sum(m.out_features for m in layers), "links": links}
 
     def batch_input(self, x: torch.Tensor, events: bool) -> torch.Tensor:
-        x = x.float()
-        if events:
-            return x.transpose(0, 1).reshape(x.shape[1], x.shape[0], *self.input_shape)
-        return x.reshape(x.shape[0], *self.input_shape)
+        return batch_input(x, events, self.input_shape, self.config.T)
 
     @torch.no_grad()
     def init_weights(self, temporal_sparsity: float = 0.5) -> None:
