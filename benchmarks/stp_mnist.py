@@ -1,0 +1,43 @@
+"""S-TP 3FC on MNIST with and without CH-SNN: the columns of 001 Table 2 (issue #7).
+
+    python benchmarks/stp_mnist.py --data-dir ../shared/datasets/mnist --out results/stp_mnist.json
+
+Spike count and SOPs are totals over the test set, as in Table 2; energy at 1.5 pJ/SOP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from common import write_results
+from mnist_chsnn import compare
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data-dir", required=True)
+    ap.add_argument("--config", default=str(HERE.parent / "configs" / "stp_mnist.yaml"))
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--sparsity", type=float, default=0.95)
+    ap.add_argument("--runs-dir", default="runs/stp_mnist")
+    ap.add_argument("--out", default="results/stp_mnist.json")
+    args = ap.parse_args()
+    runs = compare(args.config, args.data_dir, args.epochs, args.sparsity, 0, args.runs_dir)
+    n_test = 10000
+    table = [
+        {"network": name, "spike_count": runs[key]["spikes_per_sample"] * n_test, "sops": runs[key]["sops_per_sample"] * n_test,
+         "firing_rate": runs[key]["firing_rate"], "link_sparsity": runs[key]["link_sparsity"],
+         "node_sparsity": runs[key]["node_sparsity"], "accuracy": runs[key]["test_accuracy"],
+         "energy_mj": runs[key]["energy_mj_per_sample"] * n_test}
+        for name, key in (("FC", "dense"), ("CH-SNN", "sparse"))
+    ]
+    write_results(args.out, {"table2_mnist": table, **runs})
+    print(json.dumps(table, indent=2))
+
+
+if __name__ == "__main__":
+    main()
