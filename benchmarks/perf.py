@@ -156,7 +156,8 @@ def bench_link_prediction(n: int, density: float, repeats: int) -> dict:
 
 
 def bench_epoch(data_dir: str | None, epochs: int = 1) -> dict | None:
-    """One CH-SNN MNIST epoch (training + topology update) at 98 % vs the dense FC epoch."""
+    """One CH-SNN MNIST epoch (weight training + topology update; evaluation reported apart) at
+    98 % sparsity vs the dense FC epoch, same run."""
     if data_dir is None or not (Path(data_dir) / "train-images-idx3-ubyte.gz").exists():
         return None
     import tempfile
@@ -175,8 +176,10 @@ def bench_epoch(data_dir: str | None, epochs: int = 1) -> dict | None:
         with tempfile.TemporaryDirectory() as d:
             train(cfg, d, progress=False)
             rec = json.loads((Path(d) / "metrics.jsonl").read_text().splitlines()[-1])
-        out[f"{name}_epoch_s"] = rec["epoch_seconds"]
+        # the issue's epoch: weight training + topology update (evaluation excluded)
+        out[f"{name}_epoch_s"] = rec["train_seconds"] + rec["topology_seconds"]
         out[f"{name}_topology_s"] = rec["topology_seconds"]
+        out[f"{name}_evaluation_s"] = rec["epoch_seconds"] - out[f"{name}_epoch_s"]
     out["ratio_sparse_over_dense"] = out["sparse_epoch_s"] / out["dense_epoch_s"]
     return out
 

@@ -292,6 +292,7 @@ def _epochs(exp: Experiment, run_dir: Path, generator: torch.Generator, first: i
         record.update(_train_epoch(exp, generator, progress, epoch))
         exp.scheduler.step()
         t1 = time.perf_counter()
+        record["train_seconds"] = t1 - t0
         if exp.engine is not None:
             record["topology"] = [vars(s) for s in exp.engine.update(exp.optimizer)]
             record["itop"] = exp.engine.itop()
