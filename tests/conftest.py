@@ -1,9 +1,13 @@
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 import torch
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+# event-data frame caches of the tests go to a throw-away folder, not the user's ~/.cache
+os.environ.setdefault("SPARSESNN_CACHE_DIR", tempfile.mkdtemp(prefix="sparsesnn-test-cache-"))
 
 
 @pytest.fixture

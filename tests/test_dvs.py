@@ -78,3 +78,20 @@ def test_cifar10_dvs_folders(tmp_path):
     (tmp_path / "truck").rename(tmp_path / "lorry")
     with pytest.raises(DatasetNotFoundError, match="truck"):
         load_dataset("cifar10_dvs", tmp_path, T=2)
+
+
+def test_dvs_frames_are_cached(tmp_path):
+    from sparsesnn.data.dvs import CIFAR10_DVS_CLASSES, load_cifar10_dvs
+
+    for cls in CIFAR10_DVS_CLASSES:
+        (tmp_path / cls).mkdir()
+        (tmp_path / cls / "a.aedat").write_bytes(aedat2([(1, 2, 1, 5)]))
+        (tmp_path / cls / "b.aedat").write_bytes(aedat2([(3, 4, 0, 9)]))
+    cache = tmp_path / "cache"
+    first = load_cifar10_dvs(tmp_path, T=2, cache_dir=cache)
+    assert len(list(cache.iterdir())) == 1
+    again = load_cifar10_dvs(tmp_path, T=2, cache_dir=cache)
+    assert (first[0].x == again[0].x).all() and again[0].events
+    (tmp_path / "ship" / "b.aedat").write_bytes(aedat2([(9, 9, 1, 1), (9, 9, 1, 2)]))  # changed source → new entry
+    load_cifar10_dvs(tmp_path, T=2, cache_dir=cache)
+    assert len(list(cache.iterdir())) == 2

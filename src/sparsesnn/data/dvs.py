@@ -17,6 +17,7 @@ import torch
 
 from ..errors import DatasetError, DatasetNotFoundError
 from .aedat import parse_aedat2, parse_aedat31
+from .cache import cached, file_key
 from .events import to_frames
 from .split import Split
 
@@ -58,16 +59,23 @@ def _gesture_split(root: Path, listing: str, T: int, downsample: int) -> Split:
     return Split(torch.from_numpy(np.stack(xs)), torch.tensor(ys), events=True)
 
 
-def load_dvs_gesture(data_dir: str | Path, T: int = 16, downsample: int = 4) -> tuple[Split, Split]:
+def load_dvs_gesture(data_dir: str | Path, T: int = 16, downsample: int = 4, cache_dir: str | Path | None = None) -> tuple[Split, Split]:
     root = Path(data_dir)
-    return (_gesture_split(root, "trials_to_train.txt", T, downsample),
-            _gesture_split(root, "trials_to_test.txt", T, downsample))
+    key = ("dvs_gesture", T, downsample, file_key(root.glob("*.aedat")) + file_key(root.glob("*.csv")) + file_key(root.glob("trials_to_*.txt")))
+    return cached(key, lambda: (_gesture_split(root, "trials_to_train.txt", T, downsample),
+                                _gesture_split(root, "trials_to_test.txt", T, downsample)), cache_dir)
 
 
 def load_cifar10_dvs(
-    data_dir: str | Path, T: int = 10, downsample: int = 4, test_fraction: float = 0.1, seed: int = 0
+    data_dir: str | Path, T: int = 10, downsample: int = 4, test_fraction: float = 0.1, seed: int = 0,
+    cache_dir: str | Path | None = None,
 ) -> tuple[Split, Split]:
     root = Path(data_dir)
+    key = ("cifar10_dvs", T, downsample, test_fraction, seed, file_key(root.glob("*/*.aedat")))
+    return cached(key, lambda: _cifar10_dvs(root, T, downsample, test_fraction, seed), cache_dir)
+
+
+def _cifar10_dvs(root: Path, T: int, downsample: int, test_fraction: float, seed: int) -> tuple[Split, Split]:
     xs, ys = [], []
     for label, cls in enumerate(CIFAR10_DVS_CLASSES):
         folder = root / cls

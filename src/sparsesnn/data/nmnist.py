@@ -1,18 +1,17 @@
 """N-MNIST from a local folder: the official ``Train/<digit>/*.bin`` / ``Test/<digit>/*.bin``
 layout or the small-subset layout (``<k>.bs2`` files listed with their class in ``train*.txt`` /
-``test*.txt``). Frames are cached on disk per (folder, binning) so later runs skip parsing.
+``test*.txt``). Frames are cached on disk per (files, binning) so later runs skip parsing.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..atomic import atomic_write_bytes
 from ..errors import DatasetError, DatasetNotFoundError
+from .cache import cached, file_key
 from .events import parse_nmnist, to_frames
 from .split import Split
 
@@ -62,18 +61,6 @@ def load_nmnist(data_dir: str | Path, T: int = 8, cache_dir: str | Path | None =
     if not data_dir.is_dir():
         raise DatasetNotFoundError(f"N-MNIST folder {data_dir} does not exist")
     items = {s: _listing(data_dir, s) for s in ("train", "test")}
-    key = hashlib.sha256(repr((str(data_dir.resolve()), T, [(str(p), l) for s in items.values() for p, l in s])).encode()).hexdigest()[:16]
-    cache = Path(cache_dir or Path.home() / ".cache" / "sparsesnn") / f"nmnist-{key}.pt"
-    if cache.exists():
-        try:
-            saved = torch.load(cache, weights_only=True)
-            return Split(saved["train_x"], saved["train_y"], True), Split(saved["test_x"], saved["test_y"], True)
-        except Exception:  # a damaged cache is rebuilt, never trusted
-            cache.unlink(missing_ok=True)
-    train, test = _frames(items["train"], T), _frames(items["test"], T)
-    import io
-
-    buf = io.BytesIO()
-    torch.save({"train_x": train.x, "train_y": train.y, "test_x": test.x, "test_y": test.y}, buf)
-    atomic_write_bytes(cache, buf.getvalue())
-    return train, test
+    key = ("nmnist", T, {s: [(str(p), label) for p, label in v] for s, v in items.items()},
+           file_key(p for v in items.values() for p, _ in v))
+    return cached(key, lambda: (_frames(items["train"], T), _frames(items["test"], T)), cache_dir)
