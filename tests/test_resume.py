@@ -6,7 +6,7 @@ import time
 
 import torch
 
-TIMING = {"seconds", "epoch_seconds", "topology_seconds"}
+TIMING = {"seconds", "epoch_seconds", "topology_seconds", "train_seconds"}
 ARGS = ["--dataset", "digits", "--epochs", "6", "--sparsity", "0.8", "--seed", "3", "--batch-size", "32",
         "--set", "model.hidden=[256]", "--set", "model.encoding=poisson", "--no-progress"]
 
