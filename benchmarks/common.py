@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import argparse
 import shlex
 import sys
 from pathlib import Path
 
 from sparsesnn.atomic import atomic_write_json
 from sparsesnn.training.rundir import versions
+
+
+def sparse_dense_parser(doc: str, config: Path, epochs: int, sparsity: float, name: str) -> argparse.ArgumentParser:
+    """Arguments shared by the sparse-vs-dense benchmark scripts."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-dir", required=True)
+    ap.add_argument("--config", default=str(config))
+    ap.add_argument("--epochs", type=int, default=epochs)
+    ap.add_argument("--sparsity", type=float, default=sparsity)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--runs-dir", default=f"runs/{name}")
+    ap.add_argument("--out", default=f"results/{name}.json")
+    return ap
 
 
 def provenance() -> dict:

@@ -9,11 +9,10 @@ accuracy is the final epoch's — nothing is selected on the test set.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
-from common import write_results
+from common import sparse_dense_parser, write_results
 
 from sparsesnn.training import RunConfig, train
 
@@ -50,15 +49,7 @@ def compare(config: str, data_dir: str, epochs: int, sparsity: float, seed: int,
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data-dir", required=True)
-    ap.add_argument("--config", default=str(HERE.parent / "configs" / "chsnn_mnist.yaml"))
-    ap.add_argument("--epochs", type=int, default=20)
-    ap.add_argument("--sparsity", type=float, default=0.975)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--runs-dir", default="runs/mnist_chsnn")
-    ap.add_argument("--out", default="results/mnist_chsnn.json")
-    args = ap.parse_args()
+    args = sparse_dense_parser(__doc__, HERE.parent / "configs" / "chsnn_mnist.yaml", 20, 0.975, "mnist_chsnn").parse_args()
 
     summaries = compare(args.config, args.data_dir, args.epochs, args.sparsity, args.seed, args.runs_dir)
     s, d = summaries["sparse"], summaries["dense"]

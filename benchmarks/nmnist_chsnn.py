@@ -9,26 +9,17 @@ accuracy (the subset's 100 test recordings), SOPs and energy.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
-from common import write_results
+from common import sparse_dense_parser, write_results
 from mnist_chsnn import compare
 
 HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data-dir", required=True)
-    ap.add_argument("--config", default=str(HERE.parent / "configs" / "chsnn_nmnist.yaml"))
-    ap.add_argument("--epochs", type=int, default=30)
-    ap.add_argument("--sparsity", type=float, default=0.9)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--runs-dir", default="runs/nmnist_chsnn")
-    ap.add_argument("--out", default="results/nmnist_chsnn.json")
-    args = ap.parse_args()
+    args = sparse_dense_parser(__doc__, HERE.parent / "configs" / "chsnn_nmnist.yaml", 30, 0.9, "nmnist_chsnn").parse_args()
     summaries = compare(args.config, args.data_dir, args.epochs, args.sparsity, args.seed, args.runs_dir)
     write_results(args.out, summaries)
     print(json.dumps(summaries["comparison"], indent=2))

@@ -7,26 +7,18 @@ Spike count and SOPs are totals over the test set, as in Table 2; energy at 1.5 
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
-from common import write_results
+from common import sparse_dense_parser, write_results
 from mnist_chsnn import compare
 
 HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data-dir", required=True)
-    ap.add_argument("--config", default=str(HERE.parent / "configs" / "stp_mnist.yaml"))
-    ap.add_argument("--epochs", type=int, default=5)
-    ap.add_argument("--sparsity", type=float, default=0.95)
-    ap.add_argument("--runs-dir", default="runs/stp_mnist")
-    ap.add_argument("--out", default="results/stp_mnist.json")
-    args = ap.parse_args()
-    runs = compare(args.config, args.data_dir, args.epochs, args.sparsity, 0, args.runs_dir)
+    args = sparse_dense_parser(__doc__, HERE.parent / "configs" / "stp_mnist.yaml", 5, 0.95, "stp_mnist").parse_args()
+    runs = compare(args.config, args.data_dir, args.epochs, args.sparsity, args.seed, args.runs_dir)
     n_test = 10000
     table = [
         {"network": name, "spike_count": runs[key]["spikes_per_sample"] * n_test, "sops": runs[key]["sops_per_sample"] * n_test,

@@ -43,7 +43,7 @@ def ra1_weights(adj: sparse.csr_matrix) -> sparse.csr_matrix:
 def coalescent_embedding(adj: sparse.spmatrix, gamma: float | None = None, seed: int = 0) -> Embedding:
     """Embed an undirected graph (symmetric sparse adjacency) in the hyperbolic disk."""
     adj = sparse.csr_matrix(adj)
-    n_comp, labels = csgraph.connected_components(adj, directed=False)
+    _, labels = csgraph.connected_components(adj, directed=False)
     largest = np.argmax(np.bincount(labels))
     nodes = np.flatnonzero(labels == largest)
     if nodes.size < 4:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +52,3 @@ def analyze_run(run_dir: str | Path, bootstrap: int = 100, robustness_samples: i
     atomic_write_json(run_dir / "analysis.json", result)
     return result
 
-
-def load_analysis(run_dir: Path) -> dict:
-    return json.loads((run_dir / "analysis.json").read_text())

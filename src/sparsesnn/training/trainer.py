@@ -162,8 +162,9 @@ def _train_epoch(exp: Experiment, generator: torch.Generator, progress: bool, ep
         loss.backward()
         distributed.sum_gradients(ctx, model)
         opt.step()
-        for layer in model.sparse_layers():
-            layer.track_dense_grad = False
+        if track and b == n_batches - 1:
+            for layer in model.sparse_layers():
+                layer.track_dense_grad = False
         total_loss += global_loss * n_global
         correct += int((logits.argmax(1) == y).sum())
         n += n_global
