@@ -27,6 +27,17 @@ _TRAIN_FLAGS = {
     "lr": "train.lr",
     "T": "model.T",
     "model": "model.arch",
+    "conv_sparsity": "topology.conv_sparsity",
+}
+
+# `train --ann`: CHTs (003 App. C: CH2-L3n soft regrowth for linear, CH3-L3n for conv layers,
+# magnitude removal) on a QCFS ANN; with --config only model.kind is forced, and --set wins
+_ANN_DEFAULTS = {
+    "model.kind": "ann",
+    "model.weight_init": "kaiming",
+    "topology.removal": "magnitude",
+    "topology.regrowth": "ch2_l3n",
+    "topology.conv_regrowth": "ch3_l3n",
 }
 
 
@@ -44,6 +55,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float)
     p.add_argument("--T", type=int, help="time steps")
     p.add_argument("--dense", action="store_true", help="train the fully connected twin")
+    p.add_argument("--ann", action="store_true",
+                   help="train a sparse ANN for conversion (CHTs, QCFS activation); convert it with `sparsesnn convert`")
+    p.add_argument("--conv-sparsity", dest="conv_sparsity", type=float,
+                   help="sparsity of convolution kernels (CHT-Conv); default: convolutions stay dense")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                    help="override any config field, e.g. --set topology.regrowth=ch2_l3n")
     p.add_argument("--out", type=Path, help="run directory (required unless --resume)")
@@ -63,6 +78,9 @@ def _train(args: argparse.Namespace) -> int:
         raise ConfigError("train needs --out RUN_DIR (or --resume RUN_DIR)")
 
     cfg = RunConfig.from_file(args.config) if args.config else RunConfig()
+    if args.ann:
+        for key, value in (_ANN_DEFAULTS if args.config is None else {"model.kind": "ann"}).items():
+            cfg.set(key, value)
     for item in args.set:
         key, sep, value = item.partition("=")
         if not sep:
@@ -132,6 +150,20 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _convert(args: argparse.Namespace) -> int:
+    from ..conversion.convert import convert_run
+
+    r = convert_run(args.run_dir, args.method, args.max_T, batch_size=args.batch_size, calib_samples=args.calib_samples,
+                    n_thresholds=args.n_thresholds, dcgs_threshold=args.dcgs_threshold, aec_finetune_T=args.aec_T,
+                    aec_steps=args.aec_steps, test_limit=args.test_limit, progress=not args.no_progress)
+    sat = r["saturation_T"]
+    at = (sat or r["T"][-1]) - 1
+    print(json.dumps({k: r[k] for k in ("method", "ann_accuracy", "saturation_T", "link_sparsity")} | {
+        "accuracy_at_saturation": r["accuracy"][at], "energy_mj_at_saturation": r["energy_mj_per_sample"][at],
+        "accuracy_at_max_T": r["accuracy"][-1]}, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sparsesnn", description="Ultra-sparse spiking neural networks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -148,6 +180,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export a trained run (NIR graph with the sparse topology)")
     p.add_argument("run_dir", type=Path)
     p.add_argument("--nir", type=Path, required=True, metavar="OUT.nir")
+    p = sub.add_parser("convert", help="convert a sparse ANN run to an SNN → RUN_DIR/conversion-METHOD.json")
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--method", required=True, choices=["qcfs", "csqcfs", "snm", "aec", "dcgs"])
+    p.add_argument("--max-T", dest="max_T", type=int, default=64, help="simulate T = 1..max-T (one run)")
+    p.add_argument("--batch-size", dest="batch_size", type=int, default=500)
+    p.add_argument("--calib-samples", dest="calib_samples", type=int, default=2000, help="training samples for thresholds")
+    p.add_argument("--n-thresholds", dest="n_thresholds", type=int, default=4, help="DCGS multi-threshold levels")
+    p.add_argument("--dcgs-threshold", dest="dcgs_threshold", default="auto", choices=["auto", "percentile", "var"])
+    p.add_argument("--aec-T", dest="aec_T", type=int, default=8, help="AEC window used for threshold fine-tuning")
+    p.add_argument("--aec-steps", dest="aec_steps", type=int, default=300, help="AEC fine-tuning steps (0: none)")
+    p.add_argument("--test-limit", dest="test_limit", type=int, help="evaluate on the first N test samples")
+    p.add_argument("--no-progress", action="store_true")
     p = sub.add_parser("sweep", help="grid/TPE search over config fields with Optuna (parallel workers)")
     p.add_argument("sweep", type=Path, help="sweep YAML: study, out, grid, base_config, overrides, objective")
     p.add_argument("--workers", type=int, default=1, help="local worker processes sharing the study storage")
@@ -156,7 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": _train, "evaluate": _evaluate, "analyze": _analyze, "report": _report, "export": _export, "sweep": _sweep}
+    handlers = {"train": _train, "evaluate": _evaluate, "analyze": _analyze, "report": _report, "export": _export, "sweep": _sweep,
+                "convert": _convert}
     try:
         return handlers[args.command](args)
     except (ConfigError, DatasetError, DatasetNotFoundError, ChecksumError, TrainingDiverged, CheckpointError,

@@ -8,6 +8,7 @@ direct encoding, non-zero inputs (multiply-accumulate, MAC); a zero input costs 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 PJ_PER_SOP_ANP1 = 1.5  # ANP-I chip, 001 §4.2
@@ -22,6 +23,16 @@ def out_degree(layer: nn.Module) -> torch.Tensor:
     if isinstance(layer, nn.Linear):
         return (layer.weight.detach() != 0).sum(0)
     raise TypeError(f"cannot count the out-degree of {type(layer).__name__}")
+
+
+@torch.no_grad()
+def conv_out_degree(live: torch.Tensor, in_shape: tuple[int, ...], padding) -> torch.Tensor:
+    """Out-degree of every input element of a stride-1 convolution with kernel support ``live``
+    (``[C_out, C_in, k, k]`` bool): the (output channel, output position) pairs it feeds through
+    kernel entries that exist, borders included. Flattened ``[C_in·H·W]``."""
+    live = live.to(torch.float32).cpu()
+    h = F.conv2d(torch.ones(1, *in_shape), live, padding=padding)
+    return F.conv_transpose2d(torch.ones_like(h), live, padding=padding).round().long().flatten()
 
 
 def synaptic_ops(events: torch.Tensor, degree: torch.Tensor) -> float:

@@ -55,16 +55,18 @@ class _SparseMatmul(torch.autograd.Function):
         return gx, gv, None
 
 
-class SparseLinear(nn.Module):
-    """``y = x Wᵀ + b`` with W stored as ``nnz`` values at explicit (output, input) positions.
+class SparseLinks(nn.Module):
+    """A persistent sparse set of links of a ``(out_features, in_features)`` weight matrix:
+    ``nnz`` values at explicit (output, input) positions, the storage the topology engine evolves.
+
+    :class:`SparseLinear` multiplies by it; :class:`~sparsesnn.layers.sparse_conv.SparseConv2d`
+    reads it as the unfolded (im2col) kernel matrix of a convolution.
 
     Args:
         in_features, out_features: dense shape of W is ``(out_features, in_features)``.
         sparsity: fraction S in [0, 1) of absent links; ``nnz = round((1 − S)·in·out)``.
         bias: learn a bias. The bias of outputs marked dead (``alive_out`` False) is masked out.
         generator: RNG for the initial uniform-fan-in topology and weights.
-
-    Input: ``[N, in_features]`` or ``[T, B, in_features]`` (any leading dims).
     """
 
     def __init__(
@@ -78,7 +80,7 @@ class SparseLinear(nn.Module):
     ) -> None:
         super().__init__()
         if in_features < 1 or out_features < 1:
-            raise ValueError(f"SparseLinear needs positive sizes; got ({in_features}, {out_features})")
+            raise ValueError(f"{type(self).__name__} needs positive sizes; got ({in_features}, {out_features})")
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.sparsity = check_sparsity(sparsity)
         nnz = target_nnz(self.sparsity, self.in_features, self.out_features)
@@ -158,11 +160,35 @@ class SparseLinear(nn.Module):
         self._pattern = None
         return order
 
-    # ----- compute -----------------------------------------------------------------------------
     def effective_bias(self) -> torch.Tensor | None:
         if self.bias is None:
             return None
         return self.bias * self.alive_out.to(self.bias.dtype)
+
+    # ----- persistence: nnz may differ between a checkpoint and a fresh module ----------------
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # type: ignore[override]
+        rows = state_dict.get(prefix + "rows")
+        if rows is not None and rows.numel() != self.nnz:
+            n = rows.numel()
+            self.rows = torch.empty(n, dtype=torch.int64, device=self.rows.device)
+            self.cols = torch.empty(n, dtype=torch.int64, device=self.rows.device)
+            self.weight_values.data = torch.empty(n, dtype=self.weight_values.dtype, device=self.rows.device)
+        self._pattern = None
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"nnz={self.nnz}, sparsity={1 - self.density:.4f}, bias={self.bias is not None}"
+        )
+
+
+class SparseLinear(SparseLinks):
+    """``y = x Wᵀ + b`` with W stored as ``nnz`` values at explicit (output, input) positions
+    (see :class:`SparseLinks` for the arguments).
+
+    Input: ``[N, in_features]`` or ``[T, B, in_features]`` (any leading dims).
+    """
 
     def forward(self, x: torch.Tensor, binary: bool | None = None) -> torch.Tensor:
         """``binary``: the caller knows ``x`` is 0/1 (spikes); ``None`` checks when no gradient
@@ -182,20 +208,3 @@ class SparseLinear(nn.Module):
         if b is not None:
             y = y + b
         return y.reshape(*lead, self.out_features)
-
-    # ----- persistence: nnz may differ between a checkpoint and a fresh module ----------------
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # type: ignore[override]
-        rows = state_dict.get(prefix + "rows")
-        if rows is not None and rows.numel() != self.nnz:
-            n = rows.numel()
-            self.rows = torch.empty(n, dtype=torch.int64, device=self.rows.device)
-            self.cols = torch.empty(n, dtype=torch.int64, device=self.rows.device)
-            self.weight_values.data = torch.empty(n, dtype=self.weight_values.dtype, device=self.rows.device)
-        self._pattern = None
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
-    def extra_repr(self) -> str:
-        return (
-            f"in_features={self.in_features}, out_features={self.out_features}, "
-            f"nnz={self.nnz}, sparsity={1 - self.density:.4f}, bias={self.bias is not None}"
-        )

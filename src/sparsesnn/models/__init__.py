@@ -1,14 +1,25 @@
 """Network architectures."""
 
+from .ann import SparseANN
 from .config import ARCHS, ModelConfig
 from .net import SpikingNet
 from .spikformer import Spikformer
 
 
-def build_model(input_shape: tuple[int, ...], n_classes: int, config: ModelConfig, sparsity: float | None):
-    """The network named by ``config.arch`` (Spikformer, or a layer-spec :class:`SpikingNet`)."""
-    cls = Spikformer if config.arch == "spikformer" else SpikingNet
-    return cls(input_shape, n_classes, config, sparsity)
+def build_model(
+    input_shape: tuple[int, ...],
+    n_classes: int,
+    config: ModelConfig,
+    sparsity: float | None,
+    conv_sparsity: float | None = None,
+):
+    """The network named by ``config``: a :class:`SparseANN` (``kind: ann``), Spikformer, or a
+    layer-spec :class:`SpikingNet`."""
+    if config.kind == "ann":
+        return SparseANN(input_shape, n_classes, config, sparsity, conv_sparsity)
+    if config.arch == "spikformer":
+        return Spikformer(input_shape, n_classes, config, sparsity)
+    return SpikingNet(input_shape, n_classes, config, sparsity, conv_sparsity)
 
 
-__all__ = ["ARCHS", "ModelConfig", "SpikingNet", "Spikformer", "build_model"]
+__all__ = ["ARCHS", "ModelConfig", "SparseANN", "SpikingNet", "Spikformer", "build_model"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..conversion.activations import ACTIVATIONS
 from ..neurons import encoders
 from ..neurons.surrogate import SURROGATES
 from ..topology.weight_init import WEIGHT_INITS
@@ -32,6 +33,11 @@ class ModelConfig:
         alpha, threshold, surrogate, surrogate_alpha, detach_reset: LIF settings (001 eq. 1).
         weight_init: ``sswi`` (001 eq. 3), ``swi`` or ``kaiming``.
         bias: learn biases.
+        kind: ``snn`` (spiking network trained directly) or ``ann`` (a sparse ANN trained for
+            ANN→SNN conversion, 002/003; ``T``, ``encoding`` and the LIF fields are unused).
+        activation, levels, qcfs_lambda: the ANN's activation (``qcfs``, ``csqcfs`` or ``relu``),
+            its quantisation levels L and initial threshold λ (4 or 8 avoids the negative λ
+            that QCFS shows from λ = 1).
     """
 
     arch: str = "mlp"
@@ -50,6 +56,10 @@ class ModelConfig:
     weight_init: str = "sswi"
     bias: bool = True
     readout: str = "current"  # "current": time-averaged output current; "spikes": output LIF spike rate
+    kind: str = "snn"
+    activation: str = "qcfs"
+    levels: int = 8
+    qcfs_lambda: float = 4.0
 
     def spec(self) -> list[str]:
         """Hidden layers as spec tokens."""
@@ -66,6 +76,17 @@ class ModelConfig:
                 raise ValueError(f"model.arch: bad layer {token!r} in {self.arch!r}; use <c>C<k>, AP<k>, MP<k> or <n>, or one of {['mlp', *ARCHS]}")
         if not self.hidden or any(int(h) < 1 for h in self.hidden):
             raise ValueError(f"model.hidden must be a non-empty list of positive widths; got {self.hidden}")
+        if self.kind not in ("snn", "ann"):
+            raise ValueError(f"model.kind must be snn or ann; got {self.kind!r}")
+        if self.kind == "ann":
+            if self.arch == "spikformer":
+                raise ValueError("model.kind ann supports layer-spec architectures (mlp, conv specs), not spikformer")
+            if self.activation not in ACTIVATIONS:
+                raise ValueError(f"model.activation must be one of {list(ACTIVATIONS)}; got {self.activation!r}")
+            if self.weight_init == "sswi":
+                raise ValueError("model.weight_init sswi is for spiking networks; use kaiming or swi for an ANN")
+            if int(self.levels) < 1 or not self.qcfs_lambda > 0:
+                raise ValueError(f"model.levels must be >= 1 and model.qcfs_lambda > 0; got {self.levels}, {self.qcfs_lambda}")
         if int(self.T) < 1:
             raise ValueError(f"model.T must be >= 1; got {self.T}")
         if self.encoding not in encoders.ENCODERS:

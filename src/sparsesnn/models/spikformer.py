@@ -19,7 +19,7 @@ from ..layers.sparse_linear import SparseLinear
 from ..neurons.lif import LIF
 from ..topology.weight_init import kaiming_std, sswi_std, swi_std
 from .config import ModelConfig
-from .net import batch_input
+from .layout import batch_input
 
 
 def _lif(cfg: ModelConfig) -> LIF:

@@ -37,6 +37,9 @@ class TopologyConfig:
         initial_sparsity: if set, sparsity decays from it to ``sparsity`` on the sigmoid of
             003 eq. A6 (CHTss) over the evolving epochs.
         evolve: ``False`` keeps the initial topology (static sparse training).
+        conv_sparsity, conv_regrowth: for convolutions (CHT-Conv on the unfolded kernel matrix);
+            ``conv_sparsity: null`` keeps convolutions dense, ``conv_regrowth: null`` uses
+            ``regrowth``.
     """
 
     sparsity: float = 0.975
@@ -53,9 +56,11 @@ class TopologyConfig:
     early_stop_overlap: float | None = 0.95
     initial_sparsity: float | None = None
     evolve: bool = True
+    conv_sparsity: float | None = None
+    conv_regrowth: str | None = None
 
     def validate(self) -> "TopologyConfig":
-        for name in ("sparsity", "initial_sparsity"):
+        for name in ("sparsity", "initial_sparsity", "conv_sparsity"):
             value = getattr(self, name)
             if value is not None:
                 try:
@@ -67,6 +72,8 @@ class TopologyConfig:
         _choice("init", self.init, TOPOLOGY_INITS)
         _choice("removal", self.removal, REMOVALS)
         _choice("regrowth", self.regrowth, REGROWTHS)
+        if self.conv_regrowth is not None:
+            _choice("conv_regrowth", self.conv_regrowth, REGROWTHS)
         _choice("zeta_schedule", self.zeta_schedule, tuple(ZETA_SCHEDULES))
         for name in ("delta_removal", "delta_regrowth"):
             if not 0.0 <= getattr(self, name) <= 1.0:

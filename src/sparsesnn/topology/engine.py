@@ -17,7 +17,8 @@ from typing import Sequence
 
 import torch
 
-from ..layers.sparse_linear import SparseLinear, target_nnz
+from ..layers.sparse_conv import SparseConv2d
+from ..layers.sparse_linear import SparseLinks, target_nnz
 from . import init as topo_init
 from .chain import chain_removal
 from .config import TopologyConfig
@@ -46,7 +47,7 @@ def _keys(rows: torch.Tensor, cols: torch.Tensor, n_in: int) -> torch.Tensor:
 
 
 class TopologyEngine:
-    """Owns the topology of ``layers`` (all :class:`SparseLinear`).
+    """Owns the topology of ``layers`` (:class:`SparseLinks`: sparse linear and conv layers).
 
     Args:
         layers: the sparse layers, in network order.
@@ -56,11 +57,15 @@ class TopologyEngine:
         chains: groups of indices into ``layers`` whose layers feed each other directly
             (default: maximal runs of consecutive layers whose shapes chain).
         seed: seed of the engine's own random stream (topology decisions are deterministic).
+
+    Convolutions (:class:`SparseConv2d`) evolve on their unfolded kernel matrix at
+    ``config.conv_sparsity`` with ``config.conv_regrowth`` when those are set (003 App. C:
+    78 % conv / 99 % linear, CH3-L3n / CH2-L3n).
     """
 
     def __init__(
         self,
-        layers: Sequence[SparseLinear],
+        layers: Sequence[SparseLinks],
         config: TopologyConfig,
         total_updates: int,
         chains: Sequence[Sequence[int]] | None = None,
@@ -68,6 +73,7 @@ class TopologyEngine:
     ) -> None:
         self.layers = list(layers)
         self.config = config.validate()
+        self.final_sparsity = [self._layer_setting(l, "sparsity") for l in self.layers]
         self.total_updates = max(0, int(total_updates))
         self.evolving_updates = int(round(self.config.update_fraction * self.total_updates))
         self.chains = [list(c) for c in chains] if chains is not None else self._default_chains()
@@ -88,12 +94,18 @@ class TopologyEngine:
                 chains.append([i])
         return chains
 
+    def _layer_setting(self, layer: SparseLinks, name: str):
+        """``sparsity`` / ``regrowth`` of a layer: the conv override for convolutions if set."""
+        conv = getattr(self.config, "conv_" + name)
+        return conv if isinstance(layer, SparseConv2d) and conv is not None else getattr(self.config, name)
+
     # ----- initialisation ----------------------------------------------------------------------
-    def sparsity_at(self, step: int) -> float:
-        c = self.config
+    def sparsity_at(self, step: int, layer: int = 0) -> float:
+        c, final = self.config, self.final_sparsity[layer]
         if c.initial_sparsity is None:
-            return c.sparsity
-        return sigmoid_sparsity(step, c.initial_sparsity, c.sparsity, 0, max(1, self.evolving_updates))
+            return final
+        initial = min(c.initial_sparsity, final)
+        return sigmoid_sparsity(step, initial, final, 0, max(1, self.evolving_updates))
 
     @torch.no_grad()
     def initialize(self, first_inputs: torch.Tensor | None = None, sscti_layer: int | None = 0) -> None:
@@ -105,10 +117,9 @@ class TopologyEngine:
         have no meaningful input correlations); ``sscti_layer=None`` makes all of them uniform.
         """
         c = self.config
-        s0 = self.sparsity_at(0)
         for i, layer in enumerate(self.layers):
             n_out, n_in = layer.shape
-            nnz = target_nnz(s0, n_in, n_out)
+            nnz = target_nnz(self.sparsity_at(0, i), n_in, n_out)
             if c.init == "sscti" and i == sscti_layer:
                 if first_inputs is None:
                     raise ValueError("SSCTI initialisation needs samples of the first layer's input")
@@ -122,7 +133,7 @@ class TopologyEngine:
             self.explored[i] = layer.mask().cpu()
 
     @staticmethod
-    def _sync_alive(layer: SparseLinear) -> None:
+    def _sync_alive(layer: SparseLinks) -> None:
         layer.alive_out.copy_(layer.in_degree() > 0)
 
     # ----- evolution ---------------------------------------------------------------------------
@@ -133,7 +144,7 @@ class TopologyEngine:
     def needs_dense_grad(self) -> bool:
         return self.config.regrowth == "gradient" and self.is_evolving()
 
-    def _removal_keep(self, layer: SparseLinear, n_keep: int) -> torch.Tensor:
+    def _removal_keep(self, layer: SparseLinks, n_keep: int) -> torch.Tensor:
         if self.config.removal == "lrs":
             score = link_removal_score(layer.weight_values, layer.rows, layer.cols, layer.shape)
         else:
@@ -142,8 +153,8 @@ class TopologyEngine:
         keep[sample_top_k(score.cpu(), n_keep, self.config.delta_removal, self.generator)] = True
         return keep.to(layer.rows.device)
 
-    def _regrowth_scores(self, layer: SparseLinear, mask: torch.Tensor) -> torch.Tensor:
-        rule = self.config.regrowth
+    def _regrowth_scores(self, layer: SparseLinks, mask: torch.Tensor) -> torch.Tensor:
+        rule = self._layer_setting(layer, "regrowth")
         if rule in CH_SCORES:
             return CH_SCORES[rule](mask).to(torch.float64)
         if rule == "gradient":
@@ -162,12 +173,11 @@ class TopologyEngine:
             ]
         c = self.config
         zeta = ZETA_SCHEDULES[c.zeta_schedule](c.zeta, self.step, self.evolving_updates)
-        target_sparsity = self.sparsity_at(self.step + 1)
 
         # 1. removal (stopped layers keep all their links)
         keeps, targets, n_removed = [], [], []
         for i, layer in enumerate(self.layers):
-            target = target_nnz(target_sparsity, layer.in_features, layer.out_features)
+            target = target_nnz(self.sparsity_at(self.step + 1, i), layer.in_features, layer.out_features)
             n = layer.nnz
             n_remove = min(n, max(0, n - target) + (0 if self.stopped[i] else int(zeta * n)))
             keeps.append(self._removal_keep(layer, n - n_remove) if n_remove else torch.ones(n, dtype=torch.bool, device=layer.rows.device))

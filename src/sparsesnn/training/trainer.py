@@ -99,7 +99,10 @@ def build(cfg: RunConfig, initialise: bool = True) -> Experiment:
     sparse = not cfg.train.dense
     top = cfg.topology
     s0 = (top.initial_sparsity if top.initial_sparsity is not None else top.sparsity) if sparse else None
-    model = build_model(input_shape, n_classes, cfg.model, sparsity=s0)
+    conv_s0 = None
+    if sparse and top.conv_sparsity is not None:
+        conv_s0 = min(top.conv_sparsity, top.initial_sparsity) if top.initial_sparsity is not None else top.conv_sparsity
+    model = build_model(input_shape, n_classes, cfg.model, sparsity=s0, conv_sparsity=conv_s0)
     engine = None
     if sparse:
         engine = TopologyEngine(model.sparse_layers(), top, total_updates=cfg.train.epochs, chains=model.chains(), seed=cfg.train.seed)
@@ -201,7 +204,10 @@ def _stp_loss(model: SpikingNet, x: torch.Tensor, y: torch.Tensor, window: int, 
 def final_report(exp: Experiment) -> dict:
     """Test accuracy with SOPs, energy and firing statistics measured on the test set (energy
     fields are None for models without SOP accounting, i.e. Spikformer's self-attention)."""
-    if hasattr(exp.model, "out_degrees"):
+    if not getattr(exp.model, "spiking", True):  # an ANN: energy belongs to its converted SNN
+        test = evaluate(exp.model, exp.test, exp.config.data.batch_size, exp.device)
+        energy = {}
+    elif hasattr(exp.model, "out_degrees"):
         rec = ActivityRecorder()
         test = evaluate(exp.model, exp.test, exp.config.data.batch_size, exp.device, rec)
         energy = rec.report(exp.model.out_degrees())

@@ -1,0 +1,65 @@
+"""Sparse ANNs trained with Cannistraci-Hebb training and then converted to SNNs (002, 003).
+
+The same layer-spec skeleton as :class:`~sparsesnn.models.net.SpikingNet` (pooling on the
+pre-activations, activation before every synaptic layer but the first), with a QCFS, CS-QCFS or
+ReLU activation in place of each LIF population, so the converter replaces activations by
+spiking neurons one for one and the topology stays exactly the ANN's (003 eq. 1).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..conversion.activations import make_activation
+from .config import ModelConfig
+from .layout import LayeredNet, build_layout, pool
+
+
+class SparseANN(LayeredNet):
+    """``input_shape → spec… → n_classes`` with quantised activations.
+
+    Args as :class:`~sparsesnn.models.net.SpikingNet`; ``config.activation``, ``config.levels``
+    (L) and ``config.qcfs_lambda`` (initial λ) choose the activation.
+    """
+
+    spiking = False
+
+    def __init__(
+        self,
+        input_shape: tuple[int, ...],
+        n_classes: int,
+        config: ModelConfig,
+        sparsity: float | None = None,
+        conv_sparsity: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config.validate()
+        self.input_shape = tuple(int(s) for s in input_shape)
+        layout = build_layout(self.input_shape, [*config.spec(), str(n_classes)], sparsity, conv_sparsity, config.bias)
+        self.synapses = nn.ModuleList(layout.synapses)
+        self.plan, self.pools, self.in_shapes = layout.plan, layout.pools, layout.in_shapes
+        # the activation before synapse j (j ≥ 1) acts on a tensor shaped like that synapse's input
+        self.activations = nn.ModuleList(
+            make_activation(config.activation, config.levels, config.qcfs_lambda, shape) for shape in self.in_shapes[1:]
+        )
+
+    def forward(self, x: torch.Tensor, recorder=None, taps: list | None = None) -> torch.Tensor:
+        """Logits ``[B, n_classes]`` of ``[B, *input_shape]``. ``taps``, if given, receives the
+        (pre-activation, activation) pair of every population, in order (calibration)."""
+        if tuple(x.shape[1:]) != self.input_shape:
+            raise ValueError(f"expected input [B, {self.input_shape}]; got {tuple(x.shape)}")
+        cur = self.synapses[0](x)
+        population = 0
+        for kind, index in self.plan[1:]:
+            if kind == "syn":
+                act = self.activations[population](cur)
+                if taps is not None:
+                    taps.append((cur, act))
+                population += 1
+                cur = self.synapses[index](act)
+            elif kind == "pool":
+                cur = pool(*self.pools[index], cur)
+            else:
+                cur = cur.flatten(1)
+        return cur

@@ -1,0 +1,168 @@
+"""Layer specs → synaptic layers: the feed-forward skeleton shared by the spiking networks
+(:class:`~sparsesnn.models.net.SpikingNet`) and the ANNs trained for conversion
+(:class:`~sparsesnn.models.ann.SparseANN`), so a converted SNN has exactly its ANN's layers.
+
+Spec tokens: ``<c>C<k>`` convolution (padding k//2), ``AP<k>``/``MP<k>`` pooling, ``<n>`` linear.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..energy.sops import conv_out_degree, out_degree
+from ..topology.weight_init import kaiming_std, sswi_std, swi_std
+from .structure import structure_metrics
+from ..layers.sparse_conv import SparseConv2d
+from ..layers.sparse_linear import SparseLinear, SparseLinks
+
+
+@dataclass
+class Layout:
+    """``plan``: ("syn", synapse index) / ("pool", pool index) / ("flatten", 0), in order;
+    ``in_shapes[i]``: the shape one sample has entering synapse i."""
+
+    synapses: list[nn.Module]
+    plan: list[tuple[str, int]]
+    pools: list[tuple[str, int]]
+    in_shapes: list[tuple[int, ...]]
+
+
+def build_layout(
+    input_shape: tuple[int, ...],
+    tokens: list[str],
+    sparsity: float | None,
+    conv_sparsity: float | None = None,
+    bias: bool = True,
+) -> Layout:
+    """Synaptic layers for ``tokens`` (the last token is the output layer). Every linear layer
+    but the output one is a :class:`SparseLinear` when ``sparsity`` is given (CH-SNN and CHT keep
+    the classifier dense, 001 §3.2, 003 fn. 1); convolutions are :class:`SparseConv2d` when
+    ``conv_sparsity`` is given."""
+    synapses: list[nn.Module] = []
+    plan: list[tuple[str, int]] = []
+    pools: list[tuple[str, int]] = []
+    in_shapes: list[tuple[int, ...]] = []
+    shape = tuple(input_shape)
+    for j, token in enumerate(tokens):
+        last = j == len(tokens) - 1
+        if "C" in token:
+            if len(shape) != 3:
+                raise ValueError(f"convolution {token} needs [C, H, W] input; got shape {shape}")
+            c, k = (int(v) for v in token.split("C"))
+            in_shapes.append(shape)
+            if conv_sparsity is not None:
+                synapses.append(SparseConv2d(shape[0], c, k, conv_sparsity, padding=k // 2, bias=bias))
+            else:
+                synapses.append(nn.Conv2d(shape[0], c, k, padding=k // 2, bias=bias))
+            shape = (c, shape[1] + 2 * (k // 2) - k + 1, shape[2] + 2 * (k // 2) - k + 1)
+            plan.append(("syn", len(synapses) - 1))
+        elif token[:2] in ("AP", "MP"):
+            size = int(token[2:])
+            pools.append((token[:2], size))
+            plan.append(("pool", len(pools) - 1))
+            shape = (shape[0], shape[1] // size, shape[2] // size)
+        else:
+            if len(shape) > 1:
+                plan.append(("flatten", 0))
+                shape = (math.prod(shape),)
+            n = int(token)
+            in_shapes.append(shape)
+            sparse = sparsity is not None and not last
+            synapses.append(SparseLinear(shape[0], n, sparsity, bias=bias) if sparse else nn.Linear(shape[0], n, bias=bias))
+            shape = (n,)
+            plan.append(("syn", len(synapses) - 1))
+    return Layout(synapses, plan, pools, in_shapes)
+
+
+def pool(kind: str, size: int, x: torch.Tensor) -> torch.Tensor:
+    """Average or max pooling of ``[N, C, H, W]``."""
+    return (F.avg_pool2d if kind == "AP" else F.max_pool2d)(x, size)
+
+
+def is_linear(layer: nn.Module) -> bool:
+    return isinstance(layer, (SparseLinear, nn.Linear))
+
+
+def fan_in(layer: nn.Module) -> int:
+    """Inputs of one output unit in the dense layout (in_features, or C_in·k·k)."""
+    return layer.in_features if isinstance(layer, SparseLinks) else layer.weight[0].numel()
+
+
+@torch.no_grad()
+def out_degrees(synapses: list[nn.Module], in_shapes: list[tuple[int, ...]]) -> list[torch.Tensor]:
+    """Links leaving each input element of every synaptic layer (flattened), on the current
+    topology: what one presynaptic event costs there."""
+    out = []
+    for layer, shape in zip(synapses, in_shapes):
+        if is_linear(layer):
+            out.append(out_degree(layer).cpu())
+        else:
+            kernel = layer.kernel() if isinstance(layer, SparseConv2d) else layer.weight
+            out.append(conv_out_degree(kernel != 0, shape, layer.padding))
+    return out
+
+
+def batch_input(x: torch.Tensor, events: bool, input_shape: tuple[int, ...], T: int) -> torch.Tensor:
+    """A data batch as model input: static ``[B, ...]`` → ``[B, *input_shape]``; spike frames
+    ``[B, T, ...]`` → ``[T, B, *input_shape]``."""
+    x = x.float()
+    if events:
+        if x.shape[1] != T:
+            raise ValueError(f"data has {x.shape[1]} time bins but model.T is {T}")
+        return x.transpose(0, 1).reshape(x.shape[1], x.shape[0], *input_shape)
+    return x.reshape(x.shape[0], *input_shape)
+
+
+class LayeredNet(nn.Module):
+    """What every layer-spec network shares: ``synapses``, ``in_shapes``, ``input_shape`` and a
+    ``config`` (:class:`~sparsesnn.models.config.ModelConfig`), set by the subclass."""
+
+    synapses: nn.ModuleList
+    in_shapes: list[tuple[int, ...]]
+    input_shape: tuple[int, ...]
+
+    # ----- structure ---------------------------------------------------------------------------
+    def sparse_layers(self) -> list[SparseLinks]:
+        return [m for m in self.synapses if isinstance(m, SparseLinks)]
+
+    def chains(self) -> None:
+        """Consecutive sparse linear layers chain by shape (the engine's default)."""
+        return None
+
+    def structure(self) -> dict:
+        return structure_metrics(self.linear_layers())
+
+    def linear_layers(self) -> list[nn.Module]:
+        """The linear layers (sparse or dense), in order: what CH-SNN sparsifies, plus the readout."""
+        return [m for m in self.synapses if is_linear(m)]
+
+    def out_degrees(self) -> list[torch.Tensor]:
+        """Links leaving each input element of every synaptic layer, on the current topology."""
+        return out_degrees(list(self.synapses), self.in_shapes)
+
+    @torch.no_grad()
+    def init_weights(self, temporal_sparsity: float = 0.5) -> None:
+        """Draw all weights with the configured rule (SSWI: 001 eq. 3); biases start at zero."""
+        n = len(self.synapses)
+        for i, layer in enumerate(self.synapses):
+            sparse = isinstance(layer, SparseLinks)
+            s = 1.0 - layer.density if sparse else 0.0
+            rule = self.config.weight_init
+            if rule == "sswi":
+                position = "first" if i == 0 else ("last" if i == n - 1 else "hidden")
+                std = sswi_std(fan_in(layer), s, position, self.config.threshold, temporal_sparsity)
+            elif rule == "swi":
+                std = swi_std(fan_in(layer), s)
+            else:
+                std = kaiming_std(fan_in(layer))
+            (layer.weight_values if sparse else layer.weight).normal_(0.0, std)
+            if layer.bias is not None:
+                layer.bias.zero_()
+
+    def batch_input(self, x: torch.Tensor, events: bool) -> torch.Tensor:
+        return batch_input(x, events, self.input_shape, self.config.T)

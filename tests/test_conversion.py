@@ -1,0 +1,183 @@
+"""Defining properties of the ANN→SNN converters, the conversion measurements and the CLI."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sparsesnn.cli.main import main
+from sparsesnn.conversion import neurons
+from sparsesnn.conversion.activations import qcfs
+from sparsesnn.conversion.aec import aec_encode, initial_params
+from sparsesnn.conversion.convert import calibrate, layer_sparsity
+from sparsesnn.conversion.measure import pareto_front, saturation_time, time_lag_statistics
+from sparsesnn.conversion.simulate import ConvertedSNN, Tally
+from sparsesnn.models import ModelConfig, SparseANN
+
+
+def _ann(arch="mlp", hidden=(32, 32), activation="qcfs", shape=(20,), sparsity=0.7, conv_sparsity=None, seed=0):
+    torch.manual_seed(seed)
+    cfg = ModelConfig(arch=arch, hidden=list(hidden), kind="ann", activation=activation, levels=4, qcfs_lambda=2.0, weight_init="kaiming")
+    m = SparseANN(shape, 5, cfg, sparsity=sparsity, conv_sparsity=conv_sparsity)
+    m.init_weights()
+    for lyr in m.synapses:
+        if lyr.bias is not None:
+            torch.nn.init.uniform_(lyr.bias, -0.2, 0.2)
+    return m.eval()
+
+
+@pytest.mark.parametrize("levels", [1, 2, 4, 8])
+def test_if_neuron_equals_qcfs_at_T_equals_L(levels):
+    lam = torch.tensor(1.7)
+    z = torch.linspace(-1.0, 2.5, 301)
+    mean = neurons.if_rate(z.expand(levels, -1), lam).mean(0)
+    torch.testing.assert_close(mean, qcfs(z, lam, levels), rtol=0, atol=1e-6)
+
+
+def test_if_neuron_mean_converges_to_clipped_input():
+    lam = torch.tensor(1.0)
+    z = torch.rand(200) * 1.4 - 0.2
+    for T in (16, 256):
+        err = (neurons.if_rate(z.expand(T, -1), lam).mean(0) - z.clamp(0, 1)).abs().max()
+        assert err <= lam / T + 1e-6
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 40))
+def test_snm_net_spike_count_never_negative(seed, T):
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(T, 8, 16, generator=g) * 2
+    theta = torch.rand(16, generator=g) + 0.1
+    s = neurons.snm(z, theta)
+    counts = torch.cumsum(s / theta, 0)
+    assert (counts >= -1e-6).all()
+    assert set(torch.unique((s / theta).round()).tolist()) <= {-1.0, 0.0, 1.0}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 8), st.floats(0.0, 6.0))
+def test_aec_at_most_two_spikes_and_never_above_activation_plus_one_level(seed, T, scale):
+    g = torch.Generator().manual_seed(seed)
+    a = torch.relu(torch.randn(64, generator=g) * scale)
+    params = initial_params(a + 1e-3)
+    u, count = aec_encode(a, params, T)
+    assert int(count.max()) <= 2 and int(count.min()) >= 0
+    assert (u[a == 0] == 0).all()
+
+
+def test_dcgs_decoded_output_equals_differential_decode():
+    g = torch.Generator().manual_seed(3)
+    T = 40
+    b = torch.randn(6, 10, generator=g)
+    inp = torch.rand(6, 10, generator=g) * 2
+    z = torch.cat([b.unsqueeze(0), (b + inp).unsqueeze(0), b.expand(T - 1, -1, -1)])
+    theta = torch.full((10,), 1.5)
+    s = neurons.mth_diff(z, theta, n_thresholds=3)
+    # track Ô_t = Ô_{t−1} + s_t/t by hand and compare with the decoder at every step
+    o_hat, decoded = torch.zeros_like(b), neurons.differential_values(s)
+    for t in range(1, T + 1):
+        o_hat = o_hat + s[t] / t
+        torch.testing.assert_close(decoded[t - 1], o_hat)
+    # and the estimate approaches the ReLU of the (constant, decoded) input b + inp
+    target = torch.relu(b + inp)
+    assert (decoded[-1] - target).abs().mean() < 0.05
+
+
+def test_dcgs_network_reproduces_ann_at_large_T():
+    m = _ann(activation="relu", sparsity=0.6)
+    x = torch.rand(64, 20)
+    thresholds = calibrate(m, "dcgs", torch.rand(500, 20), n_thresholds=4, dcgs_threshold="percentile", max_T=256)
+    snn = ConvertedSNN(m, "dcgs", thresholds, n_thresholds=4)
+    tally = Tally(256, snn.populations)
+    ann_pred = m(x).argmax(1)
+    snn.run(x, ann_pred, tally)
+    agreement = tally.correct / tally.n
+    assert agreement[-1] >= 0.95  # SNN predictions match the ANN's on ≥ 95 % at T = 256
+    assert agreement[-1] >= agreement[0]
+
+
+def test_qcfs_network_matches_quantised_ann_and_counts_sops_on_the_topology():
+    # one hidden population fed a constant current: at T = L the SNN computes the QCFS ANN exactly
+    m = _ann(hidden=(32,), sparsity=0.8)
+    x = torch.rand(64, 20)
+    th = calibrate(m, "qcfs", x, 4, "auto", 64)
+    snn = ConvertedSNN(m, "qcfs", th)
+    tally = Tally(64, snn.populations)
+    ann_pred = m(x).argmax(1)
+    snn.run(x, ann_pred, tally)
+    assert tally.correct[3] == tally.n  # T = L = 4
+    deep = _ann(hidden=(32, 32), sparsity=0.8)
+    t2 = Tally(64, 2)
+    ConvertedSNN(deep, "qcfs", calibrate(deep, "qcfs", x, 4, "auto", 64)).run(x, deep(x).argmax(1), t2)
+    # deeper, spike trains are no longer constant currents: close to the ANN at T = L, not exact
+    # (at large T the SNN tends to the unquantised clip, which an untrained net's near-ties expose)
+    assert t2.correct[3] / t2.n >= 0.9
+    # brute force: out-degree of input i = non-zeros in column i of the dense weight
+    first = m.synapses[0]
+    deg = (first.dense_weight() != 0).sum(0).to(torch.float64)
+    macs_per_step = float(((x != 0).sum(0).to(torch.float64) * deg).sum())
+    assert tally.macs[0] == pytest.approx(macs_per_step) and tally.macs[9] == pytest.approx(10 * macs_per_step)
+    # every converted layer keeps the ANN's sparsity exactly (the converter does not touch weights)
+    assert layer_sparsity(m.synapses[0]) == pytest.approx(1 - first.nnz / (20 * 32))
+
+
+def test_sparse_conv_topology_and_conversion_errors():
+    m = _ann(arch="4C3-AP2-8C3-AP2-16", shape=(1, 8, 8), sparsity=0.9, conv_sparsity=0.5)
+    conv = m.synapses[0]
+    assert conv.nnz == round(0.5 * 4 * 9) and (conv.kernel() != 0).sum() <= conv.nnz
+    x = torch.rand(4, 1, 8, 8)
+    assert m(x).shape == (4, 5)
+    # conv out-degree = (output channel, position) pairs an input pixel feeds through live kernel entries
+    live = conv.kernel() != 0
+    deg = m.out_degrees()[0].view(1, 8, 8)
+    centre = int(live.sum())  # an interior pixel reaches every live kernel entry once
+    assert int(deg[0, 4, 4]) == centre
+    mp = _ann(arch="4C3-MP2-16", shape=(1, 8, 8))
+    with pytest.raises(ValueError, match="max pooling"):
+        ConvertedSNN(mp, "qcfs", [torch.ones(1)])
+    with pytest.raises(ValueError, match="method"):
+        ConvertedSNN(m, "nope", [])
+
+
+def test_saturation_time_algorithm():
+    T = list(range(1, 21))
+    acc = [0.1, 0.5, 0.8, 0.9] + [0.95] * 16
+    assert saturation_time(T, acc, window=5, eps=0.01) == 10  # Δ at T=5 is 5.6 %, then flat
+    assert saturation_time(T, [0.1 * t for t in T], window=5) is None
+    assert saturation_time(T, acc, window=10) == 15
+
+
+def test_pareto_and_time_lag_statistics():
+    assert pareto_front([3, 1, 2, 4], [0.9, 0.5, 0.8, 0.85]) == [1, 2, 0]
+    rng = np.random.default_rng(0)
+    rate = rng.integers(3, 10, 40)
+    sparse = np.arange(40) % 2 == 0
+    acc = rate + np.where(sparse, rng.integers(3, 8, 40), rng.integers(0, 3, 40))
+    out = time_lag_statistics(acc, rate, sparse)
+    assert out["wilcoxon_p_all"] < 1e-4
+    assert out["mannwhitney_p_sparse_vs_dense"] < 0.01
+    assert out["mean_lag_sparse"] > out["mean_lag_dense"]
+
+
+def test_train_ann_and_convert_cli_contract(tmp_path, capsys):
+    run = tmp_path / "ann"
+    assert main(["train", "--dataset", "digits", "--ann", "--model", "mlp", "--sparsity", "0.9", "--epochs", "3",
+                 "--lr", "0.01", "--set", "model.hidden=[128]", "--out", str(run), "--no-progress"]) == 0
+    capsys.readouterr()
+    for method in ("qcfs", "snm", "dcgs", "aec"):
+        assert main(["convert", str(run), "--method", method, "--max-T", "16", "--aec-steps", "20", "--no-progress"]) == 0
+        r = json.loads((run / f"conversion-{method}.json").read_text())
+        assert {"method", "ann_accuracy", "T", "accuracy", "sops_per_sample", "energy_mj_per_sample", "masfr",
+                "saturation_T", "layer_sparsity"} <= set(r)
+        assert r["T"] == list(range(1, 17)) and len(r["accuracy"]) == 16 == len(r["masfr"])
+        assert r["layer_sparsity"][0] == pytest.approx(0.9, abs=1e-4) and r["layer_sparsity"][-1] == 0.0
+        assert all(b >= a for a, b in zip(r["sops_per_sample"], r["sops_per_sample"][1:]))  # cumulative
+        assert (run / f"conversion-{method}.png").exists()
+    assert json.loads((run / "conversion-qcfs.json").read_text())["accuracy"][-1] > 0.5
+    # bad input: csqcfs on a qcfs-trained ANN, and an SNN run directory
+    assert main(["convert", str(run), "--method", "csqcfs", "--no-progress"]) == 2
+    assert "csqcfs" in capsys.readouterr().err
+    assert main(["convert", str(tmp_path / "missing"), "--method", "qcfs"]) == 2
