@@ -34,7 +34,7 @@ _TRAIN_FLAGS = {
 # magnitude removal) on a QCFS ANN; with --config only model.kind is forced, and --set wins
 _ANN_DEFAULTS = {
     "model.kind": "ann",
-    "model.weight_init": "kaiming",
+    "model.weight_init": "swi",
     "topology.removal": "magnitude",
     "topology.regrowth": "ch2_l3n",
     "topology.conv_regrowth": "ch3_l3n",
@@ -164,6 +164,42 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reservoir(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import yaml
+
+    from ..recurrent.network import ReservoirConfig
+    from ..recurrent.run import TaskConfig, run_reservoir
+
+    raw = yaml.safe_load(args.config.read_text()) if args.config else {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{args.config}: expected a mapping with 'reservoir' and 'task' sections")
+    try:
+        net = ReservoirConfig(**raw.get("reservoir", {}))
+        task = TaskConfig(**raw.get("task", {}))
+    except TypeError as exc:
+        raise ConfigError(f"{args.config}: {exc}") from None
+    for flag, obj, field in (("task", task, "task"), ("neurons", net, "neurons"), ("neuron_het", net, "neuron_het"),
+                             ("stdp_het", net, "stdp_het"), ("seed", net, "seed")):
+        if getattr(args, flag) is not None:
+            setattr(obj, field, getattr(args, flag))
+    summary = run_reservoir(net.validate(), task, args.out)
+    print(json.dumps({k: summary[k] for k in ("nrmse", "vpt", "vpt_lyapunov_times", "memory_capacity", "spike_efficiency",
+                                               "synapses", "neurons", "sops_per_step")}, indent=2))
+    return 0
+
+
+def _lnp(args: argparse.Namespace) -> int:
+    from ..recurrent.lnp_run import run_lnp
+
+    s = run_lnp(args.run_dir, args.iterations, target_neuron_sparsity=args.target_neuron_sparsity,
+                target_synapse_sparsity=args.target_synapse_sparsity)
+    print(json.dumps({k: {m: s[k][m] for m in ("neurons", "synapses", "nrmse", "sop_ratio")}
+                      for k in ("unpruned", "lnp", "activity_pruning", "random")}, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sparsesnn", description="Ultra-sparse spiking neural networks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -192,6 +228,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--aec-steps", dest="aec_steps", type=int, default=300, help="AEC fine-tuning steps (0: none)")
     p.add_argument("--test-limit", dest="test_limit", type=int, help="evaluate on the first N test samples")
     p.add_argument("--no-progress", action="store_true")
+    p = sub.add_parser("reservoir", help="HRSNN: build, STDP-train, ridge readout, chaotic prediction → RUN_DIR/summary.json")
+    p.add_argument("--config", type=Path, help="YAML with 'reservoir' and 'task' sections")
+    p.add_argument("--task", choices=["lorenz63", "lorenz96", "rossler"])
+    p.add_argument("--neurons", type=int)
+    p.add_argument("--neuron-het", dest="neuron_het", choices=["homo", "hetero"])
+    p.add_argument("--stdp-het", dest="stdp_het", choices=["homo", "hetero"])
+    p.add_argument("--seed", type=int)
+    p.add_argument("--out", type=Path, required=True)
+    p = sub.add_parser("lnp", help="Lyapunov noise pruning of a reservoir run → RUN_DIR/lnp.jsonl")
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--iterations", type=int, default=10)
+    p.add_argument("--target-neuron-sparsity", dest="target_neuron_sparsity", type=float, default=0.4)
+    p.add_argument("--target-synapse-sparsity", dest="target_synapse_sparsity", type=float, default=0.5)
     p = sub.add_parser("sweep", help="grid/TPE search over config fields with Optuna (parallel workers)")
     p.add_argument("sweep", type=Path, help="sweep YAML: study, out, grid, base_config, overrides, objective")
     p.add_argument("--workers", type=int, default=1, help="local worker processes sharing the study storage")
@@ -201,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"train": _train, "evaluate": _evaluate, "analyze": _analyze, "report": _report, "export": _export, "sweep": _sweep,
-                "convert": _convert}
+                "convert": _convert, "reservoir": _reservoir, "lnp": _lnp}
     try:
         return handlers[args.command](args)
     except (ConfigError, DatasetError, DatasetNotFoundError, ChecksumError, TrainingDiverged, CheckpointError,

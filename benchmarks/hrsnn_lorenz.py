@@ -1,0 +1,51 @@
+"""HRSNN on Lorenz63 (issue #5 acceptance runs): HoNHoS vs HeNHeS over seeds, then LNP on the
+seed-0 HeNHeS network with AP and Erdős–Rényi baselines at equal size.
+
+    python benchmarks/hrsnn_lorenz.py --neurons 500 --seeds 0 1 2 3 4 --out results/hrsnn_lorenz.json
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from common import write_results
+
+from sparsesnn.recurrent.lnp_run import run_lnp
+from sparsesnn.recurrent.network import ReservoirConfig
+from sparsesnn.recurrent.run import TaskConfig, run_reservoir
+
+KEYS = ("nrmse", "one_step_nrmse", "vpt", "vpt_lyapunov_times", "memory_capacity", "spike_efficiency", "separation_rank",
+        "firing_rate", "sops_per_step", "synapses", "neurons", "seconds")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--neurons", type=int, default=500)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    ap.add_argument("--task", default="lorenz63")
+    ap.add_argument("--lnp-iterations", type=int, default=12)
+    ap.add_argument("--runs-dir", default="runs/hrsnn_lorenz")
+    ap.add_argument("--out", default="results/hrsnn_lorenz.json")
+    args = ap.parse_args()
+    runs = Path(args.runs_dir)
+    out: dict = {"ablation": {}}
+    for name, nh, sh in (("HoNHoS", "homo", "homo"), ("HeNHoS", "hetero", "homo"), ("HoNHeS", "homo", "hetero"), ("HeNHeS", "hetero", "hetero")):
+        rows = []
+        for seed in args.seeds:
+            s = run_reservoir(ReservoirConfig(neurons=args.neurons, neuron_het=nh, stdp_het=sh, seed=seed), TaskConfig(task=args.task), runs / f"{name}_{seed}")
+            rows.append({k: s[k] for k in KEYS})
+        agg = {k: {"mean": float(np.mean([r[k] for r in rows])), "std": float(np.std([r[k] for r in rows]))} for k in KEYS}
+        out["ablation"][name] = {"runs": rows, **agg}
+        print(name, f"NRMSE {agg['nrmse']['mean']:.3f} ± {agg['nrmse']['std']:.3f}", f"VPT {agg['vpt']['mean']:.1f}",
+              f"MC {agg['memory_capacity']['mean']:.2f}")
+    out["HeNHeS_minus_HoNHoS_nrmse"] = out["ablation"]["HeNHeS"]["nrmse"]["mean"] - out["ablation"]["HoNHoS"]["nrmse"]["mean"]
+    lnp = run_lnp(runs / f"HeNHeS_{args.seeds[0]}", args.lnp_iterations)
+    out["lnp"] = lnp
+    print("LNP", {k: {m: lnp[k][m] for m in ("neurons", "synapses", "nrmse", "sop_ratio")} for k in ("unpruned", "lnp", "activity_pruning", "random")})
+    write_results(args.out, out)
+
+
+if __name__ == "__main__":
+    main()

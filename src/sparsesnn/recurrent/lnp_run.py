@@ -1,0 +1,96 @@
+"""``sparsesnn lnp RUN_DIR``: LNP iterations on a reservoir run, one JSON line per iteration in
+``RUN_DIR/lnp.jsonl``, then the activity-pruning (AP) and Erdős–Rényi baselines at the final
+size in ``RUN_DIR/lnp_summary.json``."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import torch
+
+from ..atomic import atomic_write_bytes, atomic_write_json
+from ..training.rundir import append_jsonl
+from .dynamics import Simulator
+from .lnp import LNPConfig, lnp_iteration
+from .network import Reservoir
+from .run import load_reservoir_run, predict, task_series
+
+
+def _evaluate(res: Reservoir, task, substeps: int, u, sops0: float | None) -> dict:
+    p = predict(res, task, substeps, u)
+    return {"synapses": res.synapses, "neurons": int(res.alive.sum()), "nrmse": p["nrmse"], "vpt": p["vpt"],
+            "one_step_nrmse": p["one_step_nrmse"], "sops_per_step": p["sops_per_step"],
+            "sop_ratio": (sops0 / p["sops_per_step"]) if sops0 and p["sops_per_step"] > 0 else 1.0}
+
+
+def activity_pruned(res: Reservoir, drive: torch.Tensor, substeps: int, neurons: int, synapses: int) -> Reservoir:
+    """AP baseline: keep the ``neurons`` most active neurons, then the ``synapses`` strongest
+    synapses among them."""
+    _, counts = Simulator(res, substeps).run(drive)
+    counts = torch.where(res.alive, counts, torch.full_like(counts, -1.0))
+    keep_n = torch.argsort(counts, descending=True, stable=True)[:neurons]
+    alive = torch.zeros(res.n, dtype=torch.bool)
+    alive[keep_n] = True
+    inside = alive[res.pre] & alive[res.post]
+    idx = torch.nonzero(inside).flatten()
+    idx = idx[torch.argsort(res.w[idx].abs(), descending=True, stable=True)[:synapses]]
+    out = res.subset_synapses(idx)
+    out.alive = alive
+    return out
+
+
+def random_network(res: Reservoir, neurons: int, synapses: int, seed: int) -> Reservoir:
+    """Erdős–Rényi baseline of equal size: random live neurons, random edges among them, weights
+    drawn from the original network's weights of the presynaptic population (Dale's law)."""
+    g = torch.Generator().manual_seed(seed)
+    live = torch.randperm(res.n, generator=g)[:neurons]
+    alive = torch.zeros(res.n, dtype=torch.bool)
+    alive[live] = True
+    keys = torch.randperm(neurons * neurons, generator=g)
+    pre, post = live[keys // neurons], live[keys % neurons]
+    ok = pre != post
+    pre, post = pre[ok][:synapses], post[ok][:synapses]
+    w = torch.empty(len(pre))
+    for exc in (True, False):
+        pool = res.w[res.excitatory[res.pre] == exc]
+        sel = res.excitatory[pre] == exc
+        if len(pool) and bool(sel.any()):
+            w[sel] = pool[torch.randint(0, len(pool), (int(sel.sum()),), generator=g)]
+    mean = lambda t: t.mean().expand(len(pre)).clone()
+    out = res.with_synapses(pre, post, w, mean(res.a_plus), mean(res.a_minus), mean(res.tau_plus), mean(res.tau_minus))
+    out.alive = alive
+    return out
+
+
+def run_lnp(run_dir: str | Path, iterations: int = 10, cfg: LNPConfig | None = None,
+            target_neuron_sparsity: float = 0.4, target_synapse_sparsity: float = 0.5) -> dict:
+    """Iterate LNP until both sparsity targets are met or ``iterations`` are done."""
+    run_dir = Path(run_dir)
+    if int(iterations) < 1:
+        raise ValueError(f"--iterations must be >= 1; got {iterations}")
+    res, net, task = load_reservoir_run(run_dir)
+    cfg = cfg or LNPConfig(seed=net.seed)
+    u, _, _ = task_series(task)
+    drive = torch.as_tensor(u[: cfg.drive_samples], dtype=torch.float32)
+    start = time.perf_counter()
+    atomic_write_bytes(run_dir / "lnp.jsonl", b"")
+    base = _evaluate(res, task, net.substeps, u, None)
+    n0, s0 = base["neurons"], base["synapses"]
+    append_jsonl(run_dir / "lnp.jsonl", {"iteration": 0, **base, "sop_ratio": 1.0})
+    gen = torch.Generator().manual_seed(cfg.seed)
+    current, record = res, base
+    for it in range(1, iterations + 1):
+        current, info = lnp_iteration(current, drive, net.substeps, cfg, gen, it)
+        record = {"iteration": it, **_evaluate(current, task, net.substeps, u, base["sops_per_step"]), **info,
+                  "neuron_sparsity": 1 - current.alive.sum().item() / n0, "synapse_sparsity": 1 - current.synapses / s0}
+        append_jsonl(run_dir / "lnp.jsonl", record)
+        if record["neuron_sparsity"] >= target_neuron_sparsity and record["synapse_sparsity"] >= target_synapse_sparsity:
+            break
+    ap = _evaluate(activity_pruned(res, drive, net.substeps, record["neurons"], record["synapses"]), task, net.substeps, u, base["sops_per_step"])
+    er = _evaluate(random_network(res, record["neurons"], record["synapses"], cfg.seed), task, net.substeps, u, base["sops_per_step"])
+    summary = {"unpruned": base, "lnp": record, "activity_pruning": ap, "random": er, "config": dataclasses.asdict(cfg),
+               "nrmse_ratio_lnp_over_unpruned": record["nrmse"] / base["nrmse"], "seconds": time.perf_counter() - start}
+    atomic_write_json(run_dir / "lnp_summary.json", summary)
+    return summary

@@ -1,0 +1,140 @@
+"""HRSNN reservoir, STDP, metrics, LNP and the reservoir/lnp CLI contract."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sparsesnn.cli.main import main
+from sparsesnn.recurrent import metrics
+from sparsesnn.recurrent.lnp import LNPConfig, add_edges, noise_prune, prune_nodes
+from sparsesnn.recurrent.network import ReservoirConfig, build_reservoir
+from sparsesnn.recurrent.readout import ridge_fit
+from sparsesnn.recurrent.stdp import init_state, stdp_step
+from sparsesnn.recurrent.tasks import generate
+
+
+def _oracle(pre_times, post_times, A_p, A_m, tau_p, tau_m):
+    """Δw of eq. 3–5 for fixed spike trains (all-to-all pairs, strict order)."""
+    dw = 0.0
+    for to in post_times:
+        dw += A_p * sum(np.exp(-(to - ti) / tau_p) for ti in pre_times if ti < to)
+    for ti in pre_times:
+        dw -= A_m * sum(np.exp(-(ti - to) / tau_m) for to in post_times if to < ti)
+    return dw
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000))
+def test_stdp_matches_hand_computed_trace_solution_per_synapse(seed):
+    rng = np.random.default_rng(seed)
+    n_syn, T = 6, 60
+    pre = rng.random((T, n_syn)) < 0.15
+    post = rng.random((T, n_syn)) < 0.15
+    # heterogeneous per-synapse parameters
+    A_p, A_m = rng.uniform(0.001, 0.01, n_syn), rng.uniform(0.001, 0.01, n_syn)
+    tau_p, tau_m = rng.uniform(5, 40, n_syn), rng.uniform(5, 40, n_syn)
+    state = init_state(n_syn)
+    total = torch.zeros(n_syn, dtype=torch.float32)
+    t64 = lambda a: torch.as_tensor(a, dtype=torch.float32)
+    for t in range(T):
+        total += stdp_step(state, t64(pre[t]), t64(post[t]), t64(np.exp(-1 / tau_p)), t64(np.exp(-1 / tau_m)), t64(A_p), t64(A_m))
+    for e in range(n_syn):
+        expected = _oracle(np.nonzero(pre[:, e])[0], np.nonzero(post[:, e])[0], A_p[e], A_m[e], tau_p[e], tau_m[e])
+        assert float(total[e]) == pytest.approx(expected, rel=1e-4, abs=1e-7)
+
+
+def _linear_reservoir_states(W, w_in, u):
+    x = np.zeros(len(W))
+    out = []
+    for v in u:
+        x = W @ x + w_in * v
+        out.append(x.copy())
+    return np.array(out)
+
+
+def test_memory_capacity_of_linear_reservoir_bounded_by_n_and_near_n_when_orthogonal():
+    rng = np.random.default_rng(0)
+    n, T = 20, 6000
+    u = rng.uniform(-0.8, 0.8, T)
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    w_in = rng.standard_normal(n)
+    mc_orth = metrics.memory_capacity(_linear_reservoir_states(0.98 * q, w_in, u), u, tau_max=60, washout=100)
+    assert 0.8 * n <= mc_orth <= n + 0.5
+    W = rng.standard_normal((n, n))
+    W *= 0.5 / max(abs(np.linalg.eigvals(W)))
+    mc_rand = metrics.memory_capacity(_linear_reservoir_states(W, w_in, u), u, tau_max=60, washout=100)
+    assert mc_rand <= n + 0.5 and mc_rand < mc_orth
+
+
+def test_reservoir_structure_dale_and_heterogeneity():
+    res = build_reservoir(ReservoirConfig(neurons=200, seed=3), 3)
+    assert res.excitatory.float().mean() == pytest.approx(0.8, abs=0.01)
+    assert (res.w[res.excitatory[res.pre]] > 0).all() and (res.w[~res.excitatory[res.pre]] < 0).all()  # Dale
+    assert (res.pre != res.post).all()
+    assert ((res.w_in != 0).any(1).float().mean()) == pytest.approx(0.3, abs=0.01)
+    homo = build_reservoir(ReservoirConfig(neurons=200, seed=3, neuron_het="homo", stdp_het="homo"), 3)
+    assert homo.tau[homo.excitatory].std() == 0 and res.tau[res.excitatory].std() > 0
+    assert len(torch.unique(homo.a_plus)) == 1 and res.a_plus.std() > 0
+    # determinism
+    again = build_reservoir(ReservoirConfig(neurons=200, seed=3), 3)
+    assert torch.equal(again.pre, res.pre) and torch.equal(again.w, res.w)
+    with pytest.raises(ValueError, match="neuron-het"):
+        build_reservoir(ReservoirConfig(neurons=200, neuron_het="x"), 3)
+
+
+def test_chaotic_series_and_prediction_metrics():
+    u = generate("lorenz63", 300)
+    assert u.shape == (300, 3) and np.isfinite(u).all()
+    with pytest.raises(ValueError, match="rtol"):
+        generate("lorenz63", 10, rtol=1e-6)
+    with pytest.raises(ValueError, match="task"):
+        generate("henon", 10)
+    truth = np.zeros((10, 2))
+    pred = truth.copy()
+    pred[6:] = 1.0
+    std = np.ones(2)
+    assert metrics.vpt(pred, truth, std, 0.1) == 6 and metrics.nrmse(pred, truth, std) == pytest.approx(np.sqrt(0.4))
+    assert metrics.separation_rank(np.eye(5)) == 5
+    X = np.c_[np.ones(50), np.arange(50.0)]
+    assert ridge_fit(X, 3 * np.arange(50.0)[:, None] + 1, 1e-9)[:, 0] == pytest.approx([1, 3], abs=1e-5)
+
+
+def test_lnp_steps_keep_counts_and_dale():
+    res = build_reservoir(ReservoirConfig(neurons=150, seed=1), 3)
+    lam = np.random.default_rng(0).normal(0, 0.01, res.n)
+    gain = np.full(res.n, 0.1)
+    g = torch.Generator().manual_seed(0)
+    target = int(0.6 * res.synapses)
+    pruned, info = noise_prune(res, lam, gain, target, g)
+    assert abs(pruned.synapses - target) < 4 * np.sqrt(target)  # Bernoulli around the target count
+    assert (torch.sign(pruned.w) == torch.where(pruned.excitatory[pruned.pre], 1.0, -1.0)).all()  # rescaling keeps signs
+    fewer = prune_nodes(pruned, 0.2, seed=0)
+    assert int(fewer.alive.sum()) == res.n - round(0.2 * res.n)
+    assert fewer.alive[fewer.pre].all() and fewer.alive[fewer.post].all()
+    more = add_edges(fewer, 0.05)
+    keys = more.post * more.n + more.pre
+    assert len(torch.unique(keys)) == len(keys)  # never onto an existing synapse
+    assert more.synapses - fewer.synapses <= round(0.05 * fewer.synapses)
+
+
+def test_reservoir_and_lnp_cli_contract(tmp_path, capsys):
+    run = tmp_path / "res"
+    cfg = tmp_path / "r.yaml"
+    cfg.write_text("task: {warmup: 50, train: 150, horizon: 30, mc_samples: 300, tau_max: 20}\n")
+    assert main(["reservoir", "--config", str(cfg), "--task", "lorenz63", "--neurons", "120", "--neuron-het", "hetero",
+                 "--stdp-het", "hetero", "--seed", "0", "--out", str(run)]) == 0
+    s = json.loads((run / "summary.json").read_text())
+    assert {"nrmse", "vpt", "memory_capacity", "spike_efficiency", "synapses", "neurons", "sops_per_step"} <= set(s)
+    assert s["neurons"] == 120
+    assert main(["lnp", str(run), "--iterations", "2"]) == 0
+    lines = [json.loads(l) for l in (run / "lnp.jsonl").read_text().splitlines()]
+    assert [l["iteration"] for l in lines][:2] == [0, 1]
+    for l in lines:
+        assert {"iteration", "synapses", "neurons", "sop_ratio", "nrmse"} <= set(l)
+    assert lines[-1]["neurons"] < 120
+    assert main(["lnp", str(tmp_path / "nothing")]) == 2
+    assert "reservoir run directory" in capsys.readouterr().err
