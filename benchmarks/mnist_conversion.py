@@ -7,7 +7,8 @@
 
 Thresholds are calibrated on training samples; the test set is only evaluated.
 
-    python benchmarks/mnist_conversion.py --data-dir ../shared/datasets/mnist --out results/mnist_conversion.json
+    python benchmarks/mnist_conversion.py --data-dir ../shared/datasets/mnist --epochs 6 --conv-epochs 3 --max-T 32 \
+        --out results/mnist_conversion.json
 """
 
 from __future__ import annotations

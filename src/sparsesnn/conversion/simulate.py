@@ -140,17 +140,13 @@ class ConvertedSNN:
         ``params`` (default: the converter's) for threshold fine-tuning."""
         m = self.model
         params = self.thresholds if params is None else params
-        cur = m.synapses[0](x)
-        population, spikes, acs = 0, [], 0.0
-        for kind, index in m.plan[1:]:
-            if kind == "syn":
-                u, count = aec_encode(m.activations[population](cur), params[population], T)
-                spikes.append(float(count.sum()))
-                acs += float(count.flatten(1).sum(0).to(torch.float64) @ self.degrees[index].to(torch.float64))
-                population += 1
-                cur = m.synapses[index](u)
-            elif kind == "pool":
-                cur = pool(*m.pools[index], cur)
-            else:
-                cur = cur.flatten(1)
-        return cur, spikes, acs
+        spikes, acs = [], [0.0]
+
+        def encode(population: int, z: torch.Tensor) -> torch.Tensor:
+            u, count = aec_encode(m.activations[population](z), params[population], T)
+            spikes.append(float(count.sum()))
+            # the population feeds synapse population + 1
+            acs[0] += float(count.flatten(1).sum(0).to(torch.float64) @ self.degrees[population + 1].to(torch.float64))
+            return u
+
+        return m(x, activation=encode), spikes, acs[0]

@@ -8,12 +8,14 @@ spiking neurons one for one and the topology stays exactly the ANN's (003 eq. 1)
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
 
 from ..conversion.activations import make_activation
 from .config import ModelConfig
-from .layout import LayeredNet, build_layout, pool
+from .layout import LayeredNet, pool
 
 
 class SparseANN(LayeredNet):
@@ -34,26 +36,25 @@ class SparseANN(LayeredNet):
         conv_sparsity: float | None = None,
     ) -> None:
         super().__init__()
-        self.config = config.validate()
-        self.input_shape = tuple(int(s) for s in input_shape)
-        layout = build_layout(self.input_shape, [*config.spec(), str(n_classes)], sparsity, conv_sparsity, config.bias)
-        self.synapses = nn.ModuleList(layout.synapses)
-        self.plan, self.pools, self.in_shapes = layout.plan, layout.pools, layout.in_shapes
+        self._build_layout(input_shape, n_classes, config, sparsity, conv_sparsity)
         # the activation before synapse j (j ≥ 1) acts on a tensor shaped like that synapse's input
         self.activations = nn.ModuleList(
             make_activation(config.activation, config.levels, config.qcfs_lambda, shape) for shape in self.in_shapes[1:]
         )
 
-    def forward(self, x: torch.Tensor, recorder=None, taps: list | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, recorder=None, taps: list | None = None,
+                activation: Callable[[int, torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
         """Logits ``[B, n_classes]`` of ``[B, *input_shape]``. ``taps``, if given, receives the
-        (pre-activation, activation) pair of every population, in order (calibration)."""
+        (pre-activation, activation) pair of every population, in order (calibration);
+        ``activation(population, z)``, if given, replaces the activations (closed-form
+        converters such as AEC)."""
         if tuple(x.shape[1:]) != self.input_shape:
             raise ValueError(f"expected input [B, {self.input_shape}]; got {tuple(x.shape)}")
         cur = self.synapses[0](x)
         population = 0
         for kind, index in self.plan[1:]:
             if kind == "syn":
-                act = self.activations[population](cur)
+                act = self.activations[population](cur) if activation is None else activation(population, cur)
                 if taps is not None:
                     taps.append((cur, act))
                 population += 1

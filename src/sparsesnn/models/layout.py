@@ -126,6 +126,15 @@ class LayeredNet(nn.Module):
     in_shapes: list[tuple[int, ...]]
     input_shape: tuple[int, ...]
 
+    def _build_layout(self, input_shape, n_classes: int, config, sparsity, conv_sparsity) -> None:
+        """Set ``config``, ``input_shape`` and the synaptic skeleton (``synapses``, ``plan``,
+        ``pools``, ``in_shapes``) for ``config.spec()`` plus an output layer."""
+        self.config = config.validate()
+        self.input_shape = tuple(int(s) for s in input_shape)
+        layout = build_layout(self.input_shape, [*config.spec(), str(n_classes)], sparsity, conv_sparsity, config.bias)
+        self.synapses = nn.ModuleList(layout.synapses)
+        self.plan, self.pools, self.in_shapes = layout.plan, layout.pools, layout.in_shapes
+
     # ----- structure ---------------------------------------------------------------------------
     def sparse_layers(self) -> list[SparseLinks]:
         return [m for m in self.synapses if isinstance(m, SparseLinks)]

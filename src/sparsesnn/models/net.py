@@ -22,7 +22,7 @@ from ..layers.sparse_linear import SparseLinear
 from ..neurons import encoders
 from ..neurons.lif import LIF
 from .config import ModelConfig
-from .layout import LayeredNet, build_layout, is_linear, pool
+from .layout import LayeredNet, is_linear, pool
 
 
 class SpikingNet(LayeredNet):
@@ -44,13 +44,9 @@ class SpikingNet(LayeredNet):
         conv_sparsity: float | None = None,
     ) -> None:
         super().__init__()
-        self.config = config.validate()
-        self.input_shape = tuple(int(s) for s in input_shape)
-        layout = build_layout(self.input_shape, [*config.spec(), str(n_classes)], sparsity, conv_sparsity, config.bias)
-        synapses, self.plan, self.pools, self.in_shapes = layout.synapses, layout.plan, layout.pools, layout.in_shapes
-        self.synapses = nn.ModuleList(synapses)
+        self._build_layout(input_shape, n_classes, config, sparsity, conv_sparsity)
         # one LIF population after every synaptic layer but the last (and after it too for a spike readout)
-        n_populations = len(synapses) - (0 if config.readout == "spikes" else 1)
+        n_populations = len(self.synapses) - (0 if config.readout == "spikes" else 1)
         self.neurons = nn.ModuleList(
             LIF(config.alpha, config.threshold, config.surrogate, config.surrogate_alpha, config.detach_reset)
             for _ in range(n_populations)
