@@ -36,7 +36,9 @@ def main() -> None:
         for seed in args.seeds:
             s = run_reservoir(ReservoirConfig(neurons=args.neurons, neuron_het=nh, stdp_het=sh, seed=seed), TaskConfig(task=args.task), runs / f"{name}_{seed}")
             rows.append({k: s[k] for k in KEYS})
-        agg = {k: {"mean": float(np.mean([r[k] for r in rows])), "std": float(np.std([r[k] for r in rows]))} for k in KEYS}
+        # spike efficiency is undefined (None) for a reservoir silent during the memory test
+        agg = {k: {"mean": float(np.mean(v)) if v else None, "std": float(np.std(v)) if v else None, "defined_runs": len(v)}
+               for k in KEYS for v in [[r[k] for r in rows if r[k] is not None]]}
         out["ablation"][name] = {"runs": rows, **agg}
         print(name, f"NRMSE {agg['nrmse']['mean']:.3f} ± {agg['nrmse']['std']:.3f}", f"VPT {agg['vpt']['mean']:.1f}",
               f"MC {agg['memory_capacity']['mean']:.2f}")

@@ -28,10 +28,10 @@ def memory_capacity(states: np.ndarray, inputs: np.ndarray, tau_max: int = 100, 
     return float(total)
 
 
-def spike_efficiency(capacity: float, spikes_per_neuron: np.ndarray) -> float:
-    """𝓔 = C / ((1/N)·Σ_i S_i) (004 eq. 10)."""
+def spike_efficiency(capacity: float, spikes_per_neuron: np.ndarray) -> float | None:
+    """𝓔 = C / ((1/N)·Σ_i S_i) (004 eq. 10); ``None`` for a silent network (undefined)."""
     mean = float(np.mean(spikes_per_neuron))
-    return capacity / mean if mean > 0 else float("inf")
+    return capacity / mean if mean > 0 else None
 
 
 def separation_rank(states: np.ndarray, energy: float = 0.99) -> int:

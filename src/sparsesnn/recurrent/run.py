@@ -86,12 +86,11 @@ def predict(res: Reservoir, task: TaskConfig, substeps: int, u: np.ndarray) -> d
 
 
 def memory(res: Reservoir, task: TaskConfig, substeps: int, seed: int) -> dict:
-    """Memory capacity (τ_max = task.tau_max) on i.i.d. U(−0.8, 0.8) input through the first input
+    """Memory capacity (τ_max = task.tau_max) on i.i.d. U(−0.8, 0.8) input fed to every input
     channel, and the spike efficiency C / mean spikes per neuron per sample (004 eq. 9–10)."""
     rng = np.random.default_rng(seed + 1)
     s = rng.uniform(-0.8, 0.8, task.mc_samples + task.tau_max)
-    inp = np.zeros((len(s), res.w_in.shape[1]))
-    inp[:, 0] = s
+    inp = np.repeat(s[:, None], res.w_in.shape[1], 1)
     feats, counts = Simulator(res, substeps).run(torch.as_tensor(inp, dtype=torch.float32))
     mc = metrics.memory_capacity(feats.numpy(), s, task.tau_max, washout=task.tau_max)
     per_sample = counts.numpy()[res.alive.numpy()] / len(s)
