@@ -34,18 +34,19 @@ def neuron_max(a: torch.Tensor) -> torch.Tensor:
 
 
 def channel_percentile(a: torch.Tensor, q: float = 99.9) -> torch.Tensor:
-    """Per-channel q-th percentile of the activation (DCGS's "99.9%"), broadcast to one sample."""
-    per_channel = a.transpose(0, 1).reshape(a.shape[1], -1) if a.dim() == 4 else a
-    if a.dim() == 4:
-        p = torch.quantile(per_channel.double(), q / 100.0, dim=1).float().view(-1, 1, 1).expand(a.shape[1:])
-    else:
-        p = _chunked_quantile(per_channel, q / 100.0)
+    """Per-channel q-th percentile of the activation (DCGS's "99.9%"), broadcast to one sample
+    (channels of a conv map; features of a linear layer)."""
+    rows = a.transpose(0, 1).reshape(a.shape[1], -1)  # [channels, observations]
+    p = _row_quantile(rows, q / 100.0)
+    p = (p.view(-1, 1, 1) if a.dim() == 4 else p).expand(a.shape[1:])
     return torch.where(p > 0, p, torch.full_like(p, _NEVER)).contiguous()
 
 
-def _chunked_quantile(a: torch.Tensor, q: float) -> torch.Tensor:
-    """Quantile over dim 0 (per feature); torch.quantile has an input-size limit."""
-    return torch.cat([torch.quantile(a[:, i : i + 4096].double(), q, dim=0).float() for i in range(0, a.shape[1], 4096)])
+def _row_quantile(rows: torch.Tensor, q: float, limit: int = 1 << 23) -> torch.Tensor:
+    """Quantile of every row, a block of rows at a time: torch.quantile refuses inputs above
+    2^24 elements, which a conv map over a calibration set exceeds."""
+    step = max(1, limit // max(1, rows.shape[1]))
+    return torch.cat([torch.quantile(rows[i : i + step].double(), q, dim=1).float() for i in range(0, rows.shape[0], step)])
 
 
 def gaussian_optimal_threshold(mu: float, sigma: float, levels: int, iterations: int = 100) -> float:
