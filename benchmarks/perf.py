@@ -20,7 +20,8 @@ import torch
 
 from common import provenance, write_results
 
-from sparsesnn.layers import SparseLinear
+from sparsesnn import native
+from sparsesnn.layers import SparseLinear, kernels
 from sparsesnn.neurons import lif_multistep, lif_multistep_reference
 from sparsesnn.neurons import surrogate as sg
 from sparsesnn.topology import ch2_l3n, ch3_l3, ch3_l3n, sample_top_k
@@ -52,7 +53,8 @@ def bench_forward(n: int, rows: int, sparsity: float, repeats: int) -> dict:
         t_sparse = median_ms(lambda: layer(x, binary=False), repeats)
         t_dense = median_ms(lambda: x @ wm.t(), repeats)
         t_bf16 = median_ms(lambda: x16 @ w16.t(), max(1, repeats // 2))
-    return {"sparsity": sparsity, "sparse_ms": t_sparse, "dense_fp32_ms": t_dense, "dense_bf16_ms": t_bf16,
+    return {"sparsity": sparsity, "backend": kernels.backend(layer.pattern, x), "sparse_ms": t_sparse,
+            "dense_fp32_ms": t_dense, "dense_bf16_ms": t_bf16,
             "speedup_vs_fp32": t_dense / t_sparse, "speedup_vs_bf16": t_bf16 / t_sparse}
 
 
@@ -203,6 +205,8 @@ def main() -> None:
         "link_prediction_1pct": bench_link_prediction(lp_n, 0.01 if not args.smoke else 0.05, max(1, reps // 2)),
         "mnist_epoch_98": None if args.smoke else bench_epoch(args.data_dir),
         "torch_threads": torch.get_num_threads(),
+        "native_kernels": native.available(),
+        "native_unavailable_reason": native.reason(),
     }
     print(json.dumps({**provenance(), **results}, indent=2))
     if args.out:

@@ -115,6 +115,7 @@ def test_event_driven_path_equals_dense_masked(active):
 
 
 def test_torch_fallback_equals_compiled_kernels(monkeypatch):
+    from sparsesnn import native
     from sparsesnn.layers import kernels
 
     layer = SparseLinear(33, 21, sparsity=0.8)
@@ -130,8 +131,56 @@ def test_torch_fallback_equals_compiled_kernels(monkeypatch):
         return y.detach(), x.grad.clone(), layer.weight_values.grad.clone(), ye
 
     compiled = run()
-    assert kernels.backend(x) == "numba"
-    monkeypatch.setattr(kernels, "_nk", None)
-    assert kernels.backend(x) == "torch"
+    assert native.available(), native.reason()  # the compiler is part of this machine kind
+    assert kernels.backend(layer.pattern, x) == "native"
+    monkeypatch.setattr(native, "usable", lambda *t: False)
+    assert kernels.backend(layer.pattern, x) == "torch"
     for a, b in zip(compiled, run()):
         torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("n_samples", [1, 15, 16, 17, 100])
+@pytest.mark.parametrize("shape", [(1, 1), (7, 300), (300, 7), (129, 65)])
+def test_native_tiles_equal_dense_masked_at_ragged_sizes(n_samples, shape):
+    """Tile edges (samples not a multiple of the tile, outputs not a multiple of the write block,
+    widths not a multiple of the 8 x 8 transposes) and empty rows/columns at 99 % sparsity."""
+    n_out, n_in = shape
+    layer = SparseLinear(n_in, n_out, sparsity=0.99 if n_in * n_out > 100 else 0.0)
+    x = torch.randn(n_samples, n_in, requires_grad=True)
+    y = layer(x)
+    xr = x.detach().clone().requires_grad_()
+    w, yr = _dense_reference(layer, xr)
+    torch.testing.assert_close(y, yr)
+    gy = torch.randn_like(y)
+    y.backward(gy)
+    yr.backward(gy)
+    torch.testing.assert_close(x.grad, xr.grad)
+    torch.testing.assert_close(layer.weight_values.grad, w.grad[layer.rows, layer.cols])
+    for active in (0.0, 0.3, 1.0):
+        spikes = (torch.rand(n_samples, n_in) < active).float()
+        with torch.no_grad():
+            torch.testing.assert_close(layer(spikes, binary=True), _dense_reference(layer, spikes)[1])
+
+
+def test_native_build_failure_falls_back_with_one_warning(monkeypatch, tmp_path):
+    """A machine without a working compiler: the layer still computes correctly, and says so once."""
+    import importlib
+    import warnings
+
+    from sparsesnn import native
+
+    monkeypatch.setenv("SPARSESNN_CACHE", str(tmp_path))
+    monkeypatch.setenv("CXX", str(tmp_path / "no-such-compiler"))
+    fresh = importlib.reload(native)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert not fresh.available() and not fresh.available()
+        assert len([w for w in caught if "compiled kernels unavailable" in str(w.message)]) == 1
+        assert "no-such-compiler" in fresh.reason()
+        layer = SparseLinear(20, 10, sparsity=0.7)
+        x = torch.randn(4, 20)
+        torch.testing.assert_close(layer(x), _dense_reference(layer, x)[1])
+    finally:
+        monkeypatch.undo()
+        importlib.reload(native)

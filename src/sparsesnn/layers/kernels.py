@@ -1,10 +1,10 @@
-"""Sparse kernels behind :class:`SparseLinear`; none forms the dense weight matrix.
+"""Sparse products behind :class:`SparseLinear`; none forms the dense weight matrix.
 
-Products with a dense operand go through torch's CSR routines (MKL on CPU, cuSPARSE on GPU) with
-32-bit indices — measured faster on CPU than the hand-written numba kernels tried first. Binary
-spike inputs without gradient take an event-driven numba kernel whose cost is ∝ active inputs ×
-their out-degree; without numba (or on GPU) the CSR product does the same computation, and a
-one-time warning says so.
+On CPU with float32 they run the compiled tile kernels of :mod:`sparsesnn.native` (cost ∝ nnz ×
+rows, vectorised over tiles of samples); elsewhere — GPU, float64, or when the kernels cannot be
+built — torch's CSR routines (cuSPARSE / MKL) do the same computation. Binary spike inputs without
+gradient take the event-driven kernel: each active input adds its out-links (cost ∝ active inputs
+× their out-degree).
 """
 
 from __future__ import annotations
@@ -13,39 +13,17 @@ import warnings
 
 import torch
 
+from .. import native
 from .pattern import Pattern
 
 # CSR support is stable enough for the ops used here; the beta notice would fire per call.
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
 warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
 
-try:
-    from . import _numba_kernels as _nk
 
-    _NUMBA_ERROR: str | None = None
-except Exception as exc:  # pragma: no cover - depends on the installation
-    _nk = None
-    _NUMBA_ERROR = f"{type(exc).__name__}: {exc}"
-
-_warned = False
-
-
-def _fallback(reason: str) -> None:
-    global _nk, _warned
-    _nk = None
-    if not _warned:
-        warnings.warn(f"sparsesnn: compiled event-driven kernel unavailable ({reason}); using torch CSR kernels", RuntimeWarning, stacklevel=3)
-        _warned = True
-
-
-if _NUMBA_ERROR is not None:  # pragma: no cover
-    _fallback(_NUMBA_ERROR)
-
-
-def backend(t: torch.Tensor) -> str:
-    """Which implementation the event-driven path uses for tensors like ``t``."""
-    ok = _nk is not None and t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64)
-    return "numba" if ok else "torch"
+def backend(p: Pattern, *tensors: torch.Tensor) -> str:
+    """Which implementation runs for this pattern and these operands: "native" or "torch"."""
+    return "native" if native.usable(p.index[0], *tensors) else "torch"
 
 
 def _csr(p: Pattern, values: torch.Tensor, transpose: bool = False) -> torch.Tensor:
@@ -55,31 +33,56 @@ def _csr(p: Pattern, values: torch.Tensor, transpose: bool = False) -> torch.Ten
     return torch.sparse_csr_tensor(crow, col, values, size=p.shape, check_invariants=False)
 
 
-def w_times(p: Pattern, values: torch.Tensor, XT: torch.Tensor) -> torch.Tensor:
-    """``W @ XT`` for ``XT`` ``[n_in, N]`` (a transposed view is fine): ``[n_out, N]``."""
-    return _csr(p, values) @ XT
+def x_wt(p: Pattern, values: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    """``X @ Wᵀ`` for ``X`` ``[N, n_in]``: ``[N, n_out]``."""
+    n_out, n_in = p.shape
+    if backend(p, values, X) == "native":
+        X = X.contiguous()
+        Y = X.new_empty(X.shape[0], n_out)
+        crow, col, _, _ = p.index
+        native.call("spmm", crow, col, values.contiguous(), n_out, n_in, X, n_in, 0, X.shape[0], Y, n_out, 0, 0)
+        return Y
+    return (_csr(p, values) @ X.t()).t()
 
 
-def wt_times(p: Pattern, values: torch.Tensor, GT: torch.Tensor) -> torch.Tensor:
-    """``Wᵀ @ GT`` for ``GT`` ``[n_out, N]``: ``[n_in, N]``."""
-    return _csr(p, values, transpose=True) @ GT
+def g_w(p: Pattern, values: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
+    """``G @ W`` for ``G`` ``[N, n_out]``: ``[N, n_in]`` (the input gradient)."""
+    n_out, n_in = p.shape
+    if backend(p, values, G) == "native":
+        G = G.contiguous()
+        Y = G.new_empty(G.shape[0], n_in)
+        _, _, t_crow, t_col = p.index
+        native.call("spmm", t_crow, t_col, values[p.t_perm].contiguous(), n_in, n_out, G, n_out, 0, G.shape[0], Y, n_in, 0, 0)
+        return Y
+    return (_csr(p, values, transpose=True) @ G.t()).t()
 
 
-def value_grad(p: Pattern, GT: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
-    """``(GT @ X)[rows, cols]`` — the gradient of every present link, ``[nnz]`` (SDDMM)."""
+def value_grad(p: Pattern, G: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    """``(Gᵀ @ X)[rows, cols]`` — the gradient of every present link, ``[nnz]`` (SDDMM)."""
     if p.nnz == 0:
-        return GT.new_zeros(0)
-    pattern = _csr(p, torch.zeros(p.nnz, dtype=GT.dtype, device=GT.device))
-    return torch.sparse.sampled_addmm(pattern, GT, X, beta=0.0, alpha=1.0).values()
+        return G.new_zeros(0)
+    if backend(p, G, X) == "native":
+        G, X = G.contiguous(), X.contiguous()
+        gv = G.new_empty(p.nnz)
+        crow, col, _, _ = p.index
+        native.call("sddmm", crow, col, p.shape[0], p.shape[1], G, p.shape[0], X, p.shape[1], G.shape[0], gv)
+        return gv
+    pattern = _csr(p, torch.zeros(p.nnz, dtype=G.dtype, device=G.device))
+    return torch.sparse.sampled_addmm(pattern, G.t(), X, beta=0.0, alpha=1.0).values()
 
 
 def event_forward(p: Pattern, values: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
     """``X @ Wᵀ`` for binary ``X`` ``[N, n_in]``; cost ∝ active inputs × out-degree."""
-    if backend(X) == "numba":
-        try:
-            _, _, t_crow, t_col = p.index
-            vt = values[p.t_perm].to(X.dtype)
-            return torch.from_numpy(_nk.event_driven(t_crow.numpy(), t_col.numpy(), vt.numpy(), X.detach().contiguous().numpy(), p.shape[0]))
-        except Exception as exc:  # pragma: no cover - numba/LLVM problems on exotic machines
-            _fallback(f"{type(exc).__name__}: {exc}")
-    return w_times(p, values, X.t()).t()
+    if backend(p, values, X) == "native":
+        X = X.contiguous()
+        Y = X.new_empty(X.shape[0], p.shape[0])
+        _, _, t_crow, t_col = p.index
+        native.call("event_xwt", t_crow, t_col, values[p.t_perm].contiguous(), p.shape[1], p.shape[0], X, p.shape[1], X.shape[0], Y, p.shape[0])
+        return Y
+    return x_wt(p, values, X)
+
+
+def csr_times_dense(p: Pattern, D: torch.Tensor, transpose: bool = False) -> torch.Tensor:
+    """``M @ D`` (or ``Mᵀ @ D``) for the 0/1 pattern M and a dense ``D``, by torch CSR (any device)."""
+    ones = torch.ones(p.nnz, dtype=D.dtype, device=D.device)
+    return _csr(p, ones, transpose) @ D

@@ -39,18 +39,17 @@ class _SparseMatmul(torch.autograd.Function):
         p = layer.pattern
         ctx.save_for_backward(x, values)
         ctx.pattern, ctx.layer = p, layer
-        return kernels.w_times(p, values, x.t()).t()
+        return kernels.x_wt(p, values, x)
 
     @staticmethod
     def backward(ctx, g):  # type: ignore[override]
         x, values = ctx.saved_tensors
         p, layer = ctx.pattern, ctx.layer
-        GT = g.t()
-        gx = kernels.wt_times(p, values, GT).t() if ctx.needs_input_grad[0] else None
-        gv = kernels.value_grad(p, GT, x) if ctx.needs_input_grad[1] else None
+        gx = kernels.g_w(p, values, g) if ctx.needs_input_grad[0] else None
+        gv = kernels.value_grad(p, g, x) if ctx.needs_input_grad[1] else None
         if layer.track_dense_grad:
             # RigL needs ∂L/∂W at absent positions too: one dense product, only when asked
-            dense = GT @ x
+            dense = g.t() @ x
             layer.dense_grad = dense if layer.dense_grad is None else layer.dense_grad + dense
         return gx, gv, None
 

@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import torch
 
+from .. import native
 from ..layers import kernels
 from ..layers.pattern import Pattern
-
-try:
-    from . import _numba_scores as _nks
-except Exception:  # pragma: no cover - numba missing: the torch path runs (layers.kernels warns)
-    _nks = None
 
 # Paths enumerated per chunk in ch3_l3; bounds peak memory (~20 bytes per path).
 _PATH_CHUNK = 1 << 22
@@ -28,8 +24,10 @@ def _check_mask(mask: torch.Tensor) -> torch.Tensor:
 
 
 def _links(m: torch.Tensor) -> tuple[Pattern, torch.Tensor, torch.Tensor]:
+    """Pattern of the mask with the degrees k_out (links per output) and k_in, float64."""
     rows, cols = m.nonzero(as_tuple=True)
-    return Pattern.build(rows, cols, tuple(m.shape)), m.sum(1).to(torch.float64), m.sum(0).to(torch.float64)
+    p = Pattern.build(rows, cols, tuple(m.shape))
+    return p, p.crow.diff().to(torch.float64), p.t_crow.diff().to(torch.float64)
 
 
 def ch3_l3(mask: torch.Tensor) -> torch.Tensor:
@@ -41,19 +39,22 @@ def ch3_l3(mask: torch.Tensor) -> torch.Tensor:
 
         Σ_{a ∈ N(u)} Σ_{b ∈ N(v) ∩ N(a)} [(k_a − TT[a, v]) · (k_b − DD[b, u])]^(−½).
 
-    On CPU a compiled kernel enumerates the paths per output u with O(n) scratch rows (cost
-    ≈ n_out·2d³, no dense N×N intermediate); elsewhere a vectorised torch version scatter-adds
-    chunks of paths. Result in float64.
+    On CPU the compiled kernel enumerates the paths of each output u (cost ∝ nnz·d², TT counted
+    once as an n_in × n_in table, DD[·, u] in an O(n_out) scratch row, no (m+n)² adjacency);
+    elsewhere a vectorised torch version scatter-adds chunks of paths. Result in float64.
     """
     m = _check_mask(mask)
     n_out, n_in = m.shape
     p, k_out, k_in = _links(m)
     if p.nnz == 0:
         return torch.zeros(n_out, n_in, dtype=torch.float64, device=m.device)
-    if _nks is not None and m.device.type == "cpu":
-        crow, col, t_crow, t_col = (t.numpy() for t in p.index)
-        out = _nks.ch3_l3_rows(crow, col, t_crow, t_col, k_out.numpy(), k_in.numpy(), n_out, n_in, min(n_out, 256))
-        return torch.from_numpy(out)
+    if native.usable(p.index[0]):
+        crow, col, t_crow, t_col = p.index
+        tt = torch.empty(n_in, n_in, dtype=torch.int32)
+        native.call("common_neighbours", t_crow, t_col, crow, col, n_in, tt)
+        out = torch.empty(n_out, n_in, dtype=torch.float64)
+        native.call("ch3_l3", crow, col, t_crow, t_col, k_out.float(), k_in.float(), tt, n_out, n_in, out)
+        return out
     return _ch3_l3_torch(m, p, k_out, k_in)
 
 
@@ -89,14 +90,23 @@ def _ch3_l3_torch(m: torch.Tensor, p: Pattern, k_out: torch.Tensor, k_in: torch.
 
 
 def _l3n(mask: torch.Tensor, ch2: bool) -> torch.Tensor:
-    """S = A·M + M·Bᵀ with A[u,b] = f(DD[u,b], k_b), B[v,a] = f(TT[v,a], k_a); all four products
-    are sparse(M) × dense, ≈ 4·nnz·n operations instead of dense GEMMs."""
+    """S = A·M + M·Bᵀ with A[u,b] = f(DD[u,b], k_b), B[v,a] = f(TT[v,a], k_a), f the node weight
+    (see :func:`ch2_l3n`). A and B are dense (two-hop neighbourhoods cover a large part of the
+    layer); both products are sparse(M) × dense, ≈ 2·nnz·n operations instead of dense GEMMs."""
     m = _check_mask(mask)
     p, k_out, k_in = _links(m)
+    n_out, n_in = m.shape
+    if native.usable(p.index[0]):
+        crow, col, t_crow, t_col = p.index
+        score = torch.empty(n_out, n_in)
+        # A·M, tile by tile of outputs u: count DD[u, ·], weight, gather over b ∈ N(v)
+        native.call("l3n_term", crow, col, t_crow, t_col, k_out.float(), n_out, int(ch2), t_crow, t_col, n_in, score, n_in, 0, 0)
+        # += M·Bᵀ, tile by tile of inputs v: count TT[v, ·], weight, gather over a ∈ N(u)
+        native.call("l3n_term", t_crow, t_col, crow, col, k_in.float(), n_in, int(ch2), crow, col, n_out, score, n_in, 1, 1)
+        return score.index_put_((p.rows, p.cols), torch.zeros(()))
     mf = m.to(torch.float32)  # 0/1 sums are exact in fp32 up to 2**24 common neighbours
-    ones = torch.ones(p.nnz, dtype=torch.float32, device=m.device)
-    dd = kernels.w_times(p, ones, mf.t())  # M Mᵀ
-    tt = kernels.wt_times(p, ones, mf)  # Mᵀ M
+    dd = kernels.csr_times_dense(p, mf.t())  # M Mᵀ
+    tt = kernels.csr_times_dense(p, mf, transpose=True)  # Mᵀ M
 
     def weight_t(common: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
         # transposed weights W[z, x] = f(common[z, x], k_z): z is an L3 intermediate iff
@@ -104,7 +114,7 @@ def _l3n(mask: torch.Tensor, ch2: bool) -> torch.Tensor:
         num = (1.0 + common) if ch2 else torch.ones_like(common)
         return torch.where(common > 0, num / torch.clamp(k.to(common.dtype).unsqueeze(1) - common, min=1.0), 0.0)
 
-    score = kernels.wt_times(p, ones, weight_t(dd, k_out)).t() + kernels.w_times(p, ones, weight_t(tt, k_in))
+    score = kernels.csr_times_dense(p, weight_t(dd, k_out), transpose=True).t() + kernels.csr_times_dense(p, weight_t(tt, k_in))
     return score.masked_fill_(m, 0.0)
 
 

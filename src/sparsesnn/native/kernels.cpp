@@ -1,0 +1,319 @@
+// Compiled CPU kernels of sparsesnn (built on first use by sparsesnn.native; see build.py).
+// Layout conventions: a sparse matrix W (n_rows x n_cols) is CSR with int32 crow/col and float
+// values (nullptr = all ones); dense matrices are row-major float32. No kernel forms dense W.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+#include <omp.h>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
+typedef int32_t idx_t;
+
+namespace {
+
+#ifndef SNN_NB
+#define SNN_NB 16
+#endif
+constexpr int NB = SNN_NB;  // samples per register tile: 4 AVX2 / 2 AVX-512 accumulators
+constexpr int JB = 16;  // outputs buffered before the transposed write-back
+
+// out[0:NB] = sum_p w_p * xt[col_p][0:NB] over row j of W; xt is an (n_cols x NB) tile.
+// (Interleaving two rows for more FMA chains in flight measured slower: the tile is L2-bound.)
+inline void row_tile(const idx_t* crow, const idx_t* col, const float* val, const float* xt, int j, float* out) {
+    float acc[NB];
+#pragma GCC unroll 64
+    for (int k = 0; k < NB; ++k) acc[k] = 0.f;
+    for (idx_t p = crow[j]; p < crow[j + 1]; ++p) {
+        const float w = val ? val[p] : 1.f;
+        const float* x = xt + (int64_t)col[p] * NB;
+#pragma GCC unroll 64
+        for (int k = 0; k < NB; ++k) acc[k] += w * x[k];
+    }
+#pragma GCC unroll 64
+    for (int k = 0; k < NB; ++k) out[k] = acc[k];
+}
+
+// dst[c * ldd + r] (+)= src[r * lds + c] for an 8 x 8 block (AVX2 shuffles where available)
+template <bool ADD>
+inline void transpose8(const float* src, int64_t lds, float* dst, int64_t ldd) {
+#ifdef __AVX2__
+    __m256 r[8], t[8];
+    for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds);
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; ++i) {
+        t[i] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x20);
+        t[i + 4] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x31);
+    }
+    for (int i = 0; i < 8; ++i) {
+        float* d = dst + i * ldd;
+        _mm256_storeu_ps(d, ADD ? _mm256_add_ps(_mm256_loadu_ps(d), t[i]) : t[i]);
+    }
+#else
+    for (int r = 0; r < 8; ++r)
+        for (int c = 0; c < 8; ++c) dst[c * ldd + r] = (ADD ? dst[c * ldd + r] : 0.f) + src[r * lds + c];
+#endif
+}
+
+// B[c, r] (+)= A[r, c] for an (rows x cols) block; 8 x 8 sub-blocks, scalar edges
+template <bool ADD>
+inline void transpose_block(const float* A, int64_t lda, int rows, int cols, float* B, int64_t ldb) {
+    const int r8 = rows & ~7, c8 = cols & ~7;
+    for (int r = 0; r < r8; r += 8)
+        for (int c = 0; c < c8; c += 8) transpose8<ADD>(A + r * lda + c, lda, B + (int64_t)c * ldb + r, ldb);
+    for (int r = 0; r < rows; ++r)
+        for (int c = (r < r8 ? c8 : 0); c < cols; ++c) {
+            float& d = B[(int64_t)c * ldb + r];
+            d = (ADD ? d : 0.f) + A[r * lda + c];
+        }
+}
+
+// xt[i][k] = X[n0 + k][i] (or X[i][n0 + k] when x_t: X already stored transposed), k < m,
+// zero-padded to NB
+inline void load_tile(const float* X, int64_t ldx, bool x_t, int64_t n0, int m, int n_cols, float* xt) {
+    if (m < NB) std::memset(xt, 0, sizeof(float) * (size_t)n_cols * NB);
+    if (x_t)
+        for (int i = 0; i < n_cols; ++i) std::memcpy(xt + (int64_t)i * NB, X + i * ldx + n0, sizeof(float) * m);
+    else
+        transpose_block<false>(X + n0 * ldx, ldx, m, n_cols, xt, NB);
+}
+
+// Y[n0 + k, j0 + jj] (+)= out[jj][k] (or Y[j0 + jj, n0 + k] when y_t); out is JB x NB
+inline void store_tile(const float* out, int jn, int m, float* Y, int64_t ldy, bool y_t, bool accumulate, int64_t n0, int j0) {
+    if (y_t) {
+        for (int jj = 0; jj < jn; ++jj) {
+            float* y = Y + (int64_t)(j0 + jj) * ldy + n0;
+            if (accumulate)
+                for (int k = 0; k < m; ++k) y[k] += out[jj * NB + k];
+            else
+                std::memcpy(y, out + jj * NB, sizeof(float) * m);
+        }
+    } else if (accumulate) {  // JB outputs of a sample at once: whole cache lines
+        transpose_block<true>(out, NB, jn, m, Y + n0 * ldy + j0, ldy);
+    } else {
+        transpose_block<false>(out, NB, jn, m, Y + n0 * ldy + j0, ldy);
+    }
+}
+
+}  // namespace
+
+extern "C" {
+
+// Y (+)= X @ W^T with X [N, n_cols] and Y [N, n_rows] row-major; x_t / y_t: X is stored as
+// [n_cols, N] / Y is written as [n_rows, N] (so W @ D for a dense D is x_t = y_t = 1).
+// Parallel over tiles of NB samples: each tile of X is gathered into an L2-sized (n_cols x NB)
+// block, every row of W then costs nnz_row vector FMAs.
+void spmm(const idx_t* crow, const idx_t* col, const float* val, int n_rows, int n_cols, const float* X, int64_t ldx,
+          int x_t, int64_t N, float* Y, int64_t ldy, int y_t, int accumulate, int nthreads) {
+    const int64_t tiles = (N + NB - 1) / NB;
+#pragma omp parallel num_threads(nthreads)
+    {
+        std::vector<float> xt((size_t)n_cols * NB);
+        float out[JB][NB];
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < tiles; ++t) {
+            const int64_t n0 = t * NB;
+            const int m = (int)std::min<int64_t>(NB, N - n0);
+            load_tile(X, ldx, x_t, n0, m, n_cols, xt.data());
+            for (int j0 = 0; j0 < n_rows; j0 += JB) {
+                const int jn = std::min(JB, n_rows - j0);
+                for (int jj = 0; jj < jn; ++jj) row_tile(crow, col, val, xt.data(), j0 + jj, out[jj]);
+                store_tile(&out[0][0], jn, m, Y, ldy, y_t, accumulate, n0, j0);
+            }
+        }
+    }
+}
+
+// gv[p] = sum_n G[n, row_p] * X[n, col_p] for every link p (sampled dense-dense product). Each
+// thread takes tiles of NB samples (both operands transposed into L2-sized tiles) and sums into its
+// own buffer; the buffers are added at the end. (One dot product over all N per link, on fully
+// transposed operands, measured 2-8x slower: the random rows then come from L3.)
+void sddmm(const idx_t* crow, const idx_t* col, int n_rows, int n_cols, const float* G, int64_t ldg,
+           const float* X, int64_t ldx, int64_t N, float* gv, int nthreads) {
+    const int64_t nnz = crow[n_rows];
+    const int64_t tiles = (N + NB - 1) / NB;
+    nthreads = (int)std::max<int64_t>(1, std::min<int64_t>(nthreads, tiles));
+    std::vector<float> partial((size_t)(nthreads - 1) * nnz);
+#pragma omp parallel num_threads(nthreads)
+    {
+        const int tid = omp_get_thread_num();
+        float* acc = tid == 0 ? gv : partial.data() + (size_t)(tid - 1) * nnz;
+        std::fill(acc, acc + nnz, 0.f);
+        std::vector<float> xt((size_t)n_cols * NB), gt((size_t)n_rows * NB);
+#pragma omp for schedule(static)
+        for (int64_t t = 0; t < tiles; ++t) {
+            const int64_t n0 = t * NB;
+            const int m = (int)std::min<int64_t>(NB, N - n0);
+            load_tile(X, ldx, false, n0, m, n_cols, xt.data());
+            load_tile(G, ldg, false, n0, m, n_rows, gt.data());
+            for (int j = 0; j < n_rows; ++j) {
+                float g[NB];
+                for (int k = 0; k < NB; ++k) g[k] = gt[(int64_t)j * NB + k];
+                for (idx_t p = crow[j]; p < crow[j + 1]; ++p) {
+                    const float* x = xt.data() + (int64_t)col[p] * NB;
+                    float s = 0.f;
+#pragma omp simd reduction(+ : s)
+                    for (int k = 0; k < NB; ++k) s += g[k] * x[k];
+                    acc[p] += s;
+                }
+            }
+        }
+    }
+    for (int t = 1; t < nthreads; ++t) {
+        const float* src = partial.data() + (size_t)(t - 1) * nnz;
+        for (int64_t p = 0; p < nnz; ++p) gv[p] += src[p];
+    }
+}
+
+// Event-driven Y[N, n_out] = X @ W^T for binary X: every active input adds its out-links.
+// (t_crow, t_row, t_val) is W^T in CSR (links grouped by input). Cost ~ active inputs x fan-out.
+void event_xwt(const idx_t* t_crow, const idx_t* t_row, const float* t_val, int n_in, int n_out,
+               const float* X, int64_t ldx, int64_t N, float* Y, int64_t ldy, int nthreads) {
+#pragma omp parallel num_threads(nthreads)
+    {
+        std::vector<idx_t> active(n_in);
+        constexpr int PF = 4;
+#pragma omp for schedule(static)
+        for (int64_t n = 0; n < N; ++n) {
+            const float* x = X + n * ldx;
+            float* y = Y + n * ldy;
+            int na = 0;
+            for (int i = 0; i < n_in; ++i) {  // branch-free compaction of the active inputs
+                active[na] = i;
+                na += x[i] != 0.f;
+            }
+            std::memset(y, 0, sizeof(float) * n_out);
+            for (int a = 0; a < na; ++a) {
+                if (a + PF < na) {  // the link lists of later spikes are far apart: fetch them early
+                    const idx_t q = t_crow[active[a + PF]];
+                    __builtin_prefetch(t_row + q);
+                    __builtin_prefetch(t_row + q + 16);
+                    __builtin_prefetch(t_val + q);
+                    __builtin_prefetch(t_val + q + 16);
+                }
+                const int i = active[a];
+                for (idx_t p = t_crow[i]; p < t_crow[i + 1]; ++p) y[t_row[p]] += t_val[p];
+            }
+        }
+    }
+}
+
+// C[r, :] = |N(r) ∩ N(·)| over the rows of a 0/1 pattern (M M^T), int32, dense n_rows x n_rows.
+// crow/col: CSR of M; t_crow/t_row: CSR of M^T. Two-hop counting, cost sum_r sum_{a in N(r)} deg(a).
+void common_neighbours(const idx_t* crow, const idx_t* col, const idx_t* t_crow, const idx_t* t_row,
+                       int n_rows, int32_t* C, int nthreads) {
+#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 16)
+    for (int r = 0; r < n_rows; ++r) {
+        int32_t* c = C + (int64_t)r * n_rows;
+        std::memset(c, 0, sizeof(int32_t) * n_rows);
+        for (idx_t p = crow[r]; p < crow[r + 1]; ++p) {
+            const int a = col[p];
+            for (idx_t q = t_crow[a]; q < t_crow[a + 1]; ++q) c[t_row[q]] += 1;
+        }
+    }
+}
+
+// One of the two terms of the node-based L3n score (003 eq. A3/A4), fused so that no dense
+// weight matrix is formed: Y[s, j] (+)= sum over links (j, z) of W of f(C[s, z], k_z), where
+// C[s, z] = |N(s) ∩ N(z)| counts common neighbours on the "count side" (CSR c_crow/c_col, its
+// transpose ct_crow/ct_row) and f(c, k) = num / max(1, k - c) for c > 0 (num = 1 + c for CH2,
+// 1 for CH3), else 0. Tiles of NB nodes s: count their two-hop neighbourhoods, write f into the
+// (n_count x NB) tile, then run the sparse rows of W over it as in spmm.
+void l3n_term(const idx_t* c_crow, const idx_t* c_col, const idx_t* ct_crow, const idx_t* ct_row, const float* k,
+              int n_count, int ch2, const idx_t* w_crow, const idx_t* w_col, int n_rows, float* Y, int64_t ldy, int y_t,
+              int accumulate, int nthreads) {
+    const int64_t tiles = (n_count + NB - 1) / NB;
+#pragma omp parallel num_threads(nthreads)
+    {
+        std::vector<float> xt((size_t)n_count * NB);
+        std::vector<int32_t> cnt(n_count, 0);
+        std::vector<idx_t> touched(n_count + 1);  // +1: the branch-free append writes one slot ahead
+        float out[JB][NB];
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < tiles; ++t) {
+            const int s0 = (int)(t * NB);
+            const int m = std::min(NB, n_count - s0);
+            std::memset(xt.data(), 0, sizeof(float) * xt.size());
+            for (int q = 0; q < m; ++q) {
+                int nt = 0;
+                for (idx_t p = c_crow[s0 + q]; p < c_crow[s0 + q + 1]; ++p) {
+                    const int a = c_col[p];
+                    for (idx_t r = ct_crow[a]; r < ct_crow[a + 1]; ++r) {
+                        const int z = ct_row[r];
+                        touched[nt] = z;
+                        nt += cnt[z]++ == 0;
+                    }
+                }
+                for (int i = 0; i < nt; ++i) {
+                    const int z = touched[i];
+                    const float c = (float)cnt[z];
+                    xt[(int64_t)z * NB + q] = (ch2 ? 1.f + c : 1.f) / std::max(1.f, k[z] - c);
+                    cnt[z] = 0;
+                }
+            }
+            for (int j0 = 0; j0 < n_rows; j0 += JB) {
+                const int jn = std::min(JB, n_rows - j0);
+                for (int jj = 0; jj < jn; ++jj) row_tile(w_crow, w_col, nullptr, xt.data(), j0 + jj, out[jj]);
+                store_tile(&out[0][0], jn, m, Y, ldy, y_t, accumulate, s0, j0);
+            }
+        }
+    }
+}
+
+// Path-based CH3-L3 (001 eq. 5/19; notes §2.1): S[u, v] = sum over paths u-a-b-v, v not linked
+// to u, of [(k_a - TT[a, v]) (k_b - DD[b, u])]^(-1/2). TT (n_in x n_in common outputs) is given;
+// DD[., u] is counted per u in scratch. Cost ~ nnz * d^2, no (m+n)^2 intermediate beyond TT.
+void ch3_l3(const idx_t* crow, const idx_t* col, const idx_t* t_crow, const idx_t* t_row,
+            const float* k_out, const float* k_in, const int32_t* TT, int n_out, int n_in, double* S, int nthreads) {
+#pragma omp parallel num_threads(nthreads)
+    {
+        std::vector<int32_t> dd(n_out, 0);
+        std::vector<char> linked(n_in, 0);
+        std::vector<double> inv(n_in);  // float64 like the result: scores tie-break on tiny gaps
+#pragma omp for schedule(dynamic, 8)
+        for (int u = 0; u < n_out; ++u) {
+            double* row = S + (int64_t)u * n_in;
+            std::memset(row, 0, sizeof(double) * n_in);
+            for (idx_t p = crow[u]; p < crow[u + 1]; ++p) {
+                const int a = col[p];
+                linked[a] = 1;
+                for (idx_t q = t_crow[a]; q < t_crow[a + 1]; ++q) dd[t_row[q]] += 1;
+            }
+            for (idx_t p = crow[u]; p < crow[u + 1]; ++p) {
+                const int a = col[p];
+                const int32_t* tt = TT + (int64_t)a * n_in;
+                const double ka = k_in[a];
+                for (idx_t q = t_crow[a]; q < t_crow[a + 1]; ++q) {
+                    const int b = t_row[q];
+                    if (b == u) continue;
+                    const double inv_b = k_out[b] - (double)dd[b];
+                    const idx_t r0 = crow[b], r1 = crow[b + 1];
+                    for (idx_t r = r0; r < r1; ++r) {  // vectorisable: gather, rsqrt, masked
+                        const int v = col[r];
+                        inv[r - r0] = linked[v] ? 0.0 : 1.0 / std::sqrt((ka - (double)tt[v]) * inv_b);
+                    }
+                    for (idx_t r = r0; r < r1; ++r) row[col[r]] += inv[r - r0];
+                }
+            }
+            for (idx_t p = crow[u]; p < crow[u + 1]; ++p) {
+                const int a = col[p];
+                linked[a] = 0;
+                for (idx_t q = t_crow[a]; q < t_crow[a + 1]; ++q) dd[t_row[q]] = 0;
+            }
+        }
+    }
+}
+
+}  // extern "C"
