@@ -33,27 +33,24 @@ def _csr(p: Pattern, values: torch.Tensor, transpose: bool = False) -> torch.Ten
     return torch.sparse_csr_tensor(crow, col, values, size=p.shape, check_invariants=False)
 
 
+def _native_x_wt(crow, col, values, n_rows: int, n_cols: int, X: torch.Tensor) -> torch.Tensor:
+    X = X.contiguous()
+    Y = X.new_empty(X.shape[0], n_rows)
+    native.call("spmm", crow, col, values.contiguous(), n_rows, n_cols, X, n_cols, 0, X.shape[0], Y, n_rows, 0, 0)
+    return Y
+
+
 def x_wt(p: Pattern, values: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
     """``X @ Wᵀ`` for ``X`` ``[N, n_in]``: ``[N, n_out]``."""
-    n_out, n_in = p.shape
     if backend(p, values, X) == "native":
-        X = X.contiguous()
-        Y = X.new_empty(X.shape[0], n_out)
-        crow, col, _, _ = p.index
-        native.call("spmm", crow, col, values.contiguous(), n_out, n_in, X, n_in, 0, X.shape[0], Y, n_out, 0, 0)
-        return Y
+        return _native_x_wt(p.index[0], p.index[1], values, p.shape[0], p.shape[1], X)
     return (_csr(p, values) @ X.t()).t()
 
 
 def g_w(p: Pattern, values: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
-    """``G @ W`` for ``G`` ``[N, n_out]``: ``[N, n_in]`` (the input gradient)."""
-    n_out, n_in = p.shape
+    """``G @ W`` for ``G`` ``[N, n_out]``: ``[N, n_in]`` (the input gradient) — ``G @ (Wᵀ)ᵀ``."""
     if backend(p, values, G) == "native":
-        G = G.contiguous()
-        Y = G.new_empty(G.shape[0], n_in)
-        _, _, t_crow, t_col = p.index
-        native.call("spmm", t_crow, t_col, values[p.t_perm].contiguous(), n_in, n_out, G, n_out, 0, G.shape[0], Y, n_in, 0, 0)
-        return Y
+        return _native_x_wt(p.index[2], p.index[3], values[p.t_perm], p.shape[1], p.shape[0], G)
     return (_csr(p, values, transpose=True) @ G.t()).t()
 
 
