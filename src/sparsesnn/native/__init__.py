@@ -19,9 +19,8 @@ _SIGNATURES = {
     "spmm": [_P, _P, _P, _I, _I, _P, _L, _I, _L, _P, _L, _I, _I, _I],
     "sddmm": [_P, _P, _I, _I, _P, _L, _P, _L, _L, _P, _I],
     "event_xwt": [_P, _P, _P, _I, _I, _P, _L, _L, _P, _L, _I],
-    "common_neighbours": [_P, _P, _P, _P, _I, _P, _I],
     "l3n_term": [_P, _P, _P, _P, _P, _I, _I, _P, _P, _I, _P, _L, _I, _I, _I],
-    "ch3_l3": [_P, _P, _P, _P, _P, _P, _P, _I, _I, _P, _I],
+    "ch3_l3": [_P, _P, _P, _P, _P, _P, _I, _I, _P, _I],
 }
 
 _lib: ctypes.CDLL | None = None

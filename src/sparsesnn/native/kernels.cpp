@@ -209,21 +209,6 @@ void event_xwt(const idx_t* t_crow, const idx_t* t_row, const float* t_val, int 
     }
 }
 
-// C[r, :] = |N(r) ∩ N(·)| over the rows of a 0/1 pattern (M M^T), int32, dense n_rows x n_rows.
-// crow/col: CSR of M; t_crow/t_row: CSR of M^T. Two-hop counting, cost sum_r sum_{a in N(r)} deg(a).
-void common_neighbours(const idx_t* crow, const idx_t* col, const idx_t* t_crow, const idx_t* t_row,
-                       int n_rows, int32_t* C, int nthreads) {
-#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 16)
-    for (int r = 0; r < n_rows; ++r) {
-        int32_t* c = C + (int64_t)r * n_rows;
-        std::memset(c, 0, sizeof(int32_t) * n_rows);
-        for (idx_t p = crow[r]; p < crow[r + 1]; ++p) {
-            const int a = col[p];
-            for (idx_t q = t_crow[a]; q < t_crow[a + 1]; ++q) c[t_row[q]] += 1;
-        }
-    }
-}
-
 // One of the two terms of the node-based L3n score (003 eq. A3/A4), fused so that no dense
 // weight matrix is formed: Y[s, j] (+)= sum over links (j, z) of W of f(C[s, z], k_z), where
 // C[s, z] = |N(s) ∩ N(z)| counts common neighbours on the "count side" (CSR c_crow/c_col, its
@@ -272,13 +257,13 @@ void l3n_term(const idx_t* c_crow, const idx_t* c_col, const idx_t* ct_crow, con
 }
 
 // Path-based CH3-L3 (001 eq. 5/19; notes §2.1): S[u, v] = sum over paths u-a-b-v, v not linked
-// to u, of [(k_a - TT[a, v]) (k_b - DD[b, u])]^(-1/2). TT (n_in x n_in common outputs) is given;
-// DD[., u] is counted per u in scratch. Cost ~ nnz * d^2, no (m+n)^2 intermediate beyond TT.
+// to u, of [(k_a - TT[a, v]) (k_b - DD[b, u])]^(-1/2). DD[., u] is counted once per u and TT[a, .]
+// once per (u, a) in O(n) scratch rows: cost ~ nnz * d^2, no N x N or (m+n)^2 intermediate.
 void ch3_l3(const idx_t* crow, const idx_t* col, const idx_t* t_crow, const idx_t* t_row,
-            const float* k_out, const float* k_in, const int32_t* TT, int n_out, int n_in, double* S, int nthreads) {
+            const float* k_out, const float* k_in, int n_out, int n_in, double* S, int nthreads) {
 #pragma omp parallel num_threads(nthreads)
     {
-        std::vector<int32_t> dd(n_out, 0);
+        std::vector<int32_t> dd(n_out, 0), tt(n_in, 0);
         std::vector<char> linked(n_in, 0);
         std::vector<double> inv(n_in);  // float64 like the result: scores tie-break on tiny gaps
 #pragma omp for schedule(dynamic, 8)
@@ -292,7 +277,8 @@ void ch3_l3(const idx_t* crow, const idx_t* col, const idx_t* t_crow, const idx_
             }
             for (idx_t p = crow[u]; p < crow[u + 1]; ++p) {
                 const int a = col[p];
-                const int32_t* tt = TT + (int64_t)a * n_in;
+                for (idx_t q = t_crow[a]; q < t_crow[a + 1]; ++q)  // TT[a, .]: common outputs of a and v
+                    for (idx_t r = crow[t_row[q]]; r < crow[t_row[q] + 1]; ++r) tt[col[r]] += 1;
                 const double ka = k_in[a];
                 for (idx_t q = t_crow[a]; q < t_crow[a + 1]; ++q) {
                     const int b = t_row[q];
@@ -305,6 +291,8 @@ void ch3_l3(const idx_t* crow, const idx_t* col, const idx_t* t_crow, const idx_
                     }
                     for (idx_t r = r0; r < r1; ++r) row[col[r]] += inv[r - r0];
                 }
+                for (idx_t q = t_crow[a]; q < t_crow[a + 1]; ++q)
+                    for (idx_t r = crow[t_row[q]]; r < crow[t_row[q] + 1]; ++r) tt[col[r]] = 0;
             }
             for (idx_t p = crow[u]; p < crow[u + 1]; ++p) {
                 const int a = col[p];

@@ -39,8 +39,8 @@ def ch3_l3(mask: torch.Tensor) -> torch.Tensor:
 
         Σ_{a ∈ N(u)} Σ_{b ∈ N(v) ∩ N(a)} [(k_a − TT[a, v]) · (k_b − DD[b, u])]^(−½).
 
-    On CPU the compiled kernel enumerates the paths of each output u (cost ∝ nnz·d², TT counted
-    once as an n_in × n_in table, DD[·, u] in an O(n_out) scratch row, no (m+n)² adjacency);
+    On CPU the compiled kernel enumerates the paths of each output u (cost ∝ nnz·d², DD[·, u] and
+    TT[a, ·] counted in O(n) scratch rows, no N×N or (m+n)² intermediate);
     elsewhere a vectorised torch version scatter-adds chunks of paths. Result in float64.
     """
     m = _check_mask(mask)
@@ -50,10 +50,8 @@ def ch3_l3(mask: torch.Tensor) -> torch.Tensor:
         return torch.zeros(n_out, n_in, dtype=torch.float64, device=m.device)
     if native.usable(p.index[0]):
         crow, col, t_crow, t_col = p.index
-        tt = torch.empty(n_in, n_in, dtype=torch.int32)
-        native.call("common_neighbours", t_crow, t_col, crow, col, n_in, tt)
         out = torch.empty(n_out, n_in, dtype=torch.float64)
-        native.call("ch3_l3", crow, col, t_crow, t_col, k_out.float(), k_in.float(), tt, n_out, n_in, out)
+        native.call("ch3_l3", crow, col, t_crow, t_col, k_out.float(), k_in.float(), n_out, n_in, out)
         return out
     return _ch3_l3_torch(m, p, k_out, k_in)
 
