@@ -5,9 +5,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sparsesnn.cli.main import main
 from sparsesnn.energy import ActivityRecorder
+from sparsesnn.energy.sops import spiking_attention_acs
 from sparsesnn.layers import SparseLinear
 from sparsesnn.models import ModelConfig, SpikingNet
 
@@ -125,7 +128,54 @@ def test_spikformer_sparse_layers_chains_and_training(tmp_path):
                  "--batch-size", "32", "--lr", "0.003", "--set", "model.embed_dim=16", "--set", "model.heads=2",
                  "--T", "2", "--out", str(out), "--no-progress"]) == 0
     s = json.loads((out / "summary.json").read_text())
-    assert abs(s["link_sparsity"] - 0.8) < 0.01 and s["sops_per_sample"] is None and s["test_accuracy"] > 0.15
+    assert abs(s["link_sparsity"] - 0.8) < 0.01 and s["test_accuracy"] > 0.15
+    assert s["sops_per_sample"] > 0 and s["other_acs_per_sample"]["attention_qk"] > 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.0, 1.0))
+def test_spiking_attention_acs_equal_brute_force(seed, density):
+    g = torch.Generator().manual_seed(seed)
+    q, k, v = ((torch.rand(2, 5, 3, generator=g) < density).float() for _ in range(3))
+    qk, av = spiking_attention_acs(q, k, v)
+    scores = q @ k.transpose(-2, -1)
+    brute_qk = sum(float(q[b, i, c] * k[b, j, c]) for b in range(2) for i in range(5) for j in range(5) for c in range(3))
+    brute_av = sum(float(scores[b, i, j] != 0) * float(v[b, j, c]) for b in range(2) for i in range(5) for j in range(5) for c in range(3))
+    assert (qk, av) == (brute_qk, brute_av)
+
+
+def test_spikformer_sops_equal_products_on_the_live_links():
+    """Every synaptic layer's SOPs equal the non-zero products of its input with its live links,
+    counted by brute force from the inputs the layers really received."""
+    from sparsesnn.models import Spikformer
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(arch="spikformer", embed_dim=16, heads=2, depth=2, T=3, threshold=0.3)
+    net = Spikformer((1, 8, 8), 10, cfg, sparsity=0.8).eval()
+    net.init_weights()
+    layers = [*net.sps_conv, *[m for b in net.blocks for m in b.linears()], net.head]
+    seen: dict[int, list] = {i: [] for i in range(len(layers))}
+    hooks = [m.register_forward_hook(lambda m, a, o, i=i: seen[i].append(a[0].detach())) for i, m in enumerate(layers)]
+    x = torch.rand(4, 1, 8, 8) * (torch.rand(4, 1, 8, 8) < 0.7)
+    rec = ActivityRecorder()
+    with torch.no_grad():
+        net(x, rec)
+    for h in hooks:
+        h.remove()
+    report = rec.report(net.out_degrees())
+    for i, m in enumerate(layers):
+        live = (m.weight != 0).float() if not isinstance(m, SparseLinear) else (m.dense_weight() != 0).float()
+        inp = seen[i][0]
+        if i < 2:
+            events = (inp != 0).float() if i == 0 else inp
+            brute = float(F.conv2d(events, live, padding=1).sum()) * (cfg.T if i == 0 else 1)
+        else:
+            events = (inp != 0).float() if m is net.head else inp  # the head's inputs are analog: MACs
+            brute = float((events @ live.T).sum())
+        assert report["layers"][i]["sops_per_sample"] == pytest.approx(brute / 4), i
+    assert report["layers"][0]["kind"] == "mac" and report["layers"][-1]["kind"] == "mac"
+    assert report["acs_per_sample"] == pytest.approx(sum(l["sops_per_sample"] for l in report["layers"] if l["kind"] == "ac")
+                                                     + sum(report["other_acs_per_sample"].values()))
 
 
 def test_stp_training_learns_and_needs_a_spiking_readout(tmp_path, capsys):

@@ -20,6 +20,7 @@ class ActivityRecorder:
         self.kinds: dict[int, str] = {}
         self.spikes: dict[int, torch.Tensor] = {}
         self.slots: dict[int, int] = {}  # (time steps × samples) seen by each population
+        self.ops: dict[str, float] = {}  # accumulates that are not event × out-degree (attention, residuals)
         self.samples = 0
 
     def add_events(self, layer: int, counts: torch.Tensor, kind: str) -> None:
@@ -33,6 +34,11 @@ class ActivityRecorder:
         s = spikes.detach()
         self.spikes[population] = self.spikes.get(population, 0) + s.sum(dim=(0, 1)).to(torch.float64).cpu()
         self.slots[population] = self.slots.get(population, 0) + s.shape[0] * s.shape[1]
+
+    def add_ops(self, name: str, acs: float) -> None:
+        """Data-dependent accumulates of one batch that no fixed out-degree describes, e.g. the
+        spike products of self-attention or residual additions (counted as ACs)."""
+        self.ops[name] = self.ops.get(name, 0.0) + float(acs)
 
     def add_samples(self, n: int) -> None:
         self.samples += int(n)
@@ -49,6 +55,8 @@ class ActivityRecorder:
             macs += ops if kind == "mac" else 0.0
             acs += ops if kind == "ac" else 0.0
             per_layer.append({"layer": i, "kind": kind, "sops_per_sample": ops})
+        other = {name: total / self.samples for name, total in sorted(self.ops.items())}
+        acs += sum(other.values())
         total_spikes = sum(float(s.sum()) for s in self.spikes.values())
         slots = sum(self.slots[p] * self.spikes[p].numel() for p in self.spikes)
         firing = [
@@ -70,5 +78,6 @@ class ActivityRecorder:
             "spikes_per_sample": total_spikes / self.samples,
             "firing_rate": total_spikes / slots if slots else 0.0,
             "layers": per_layer,
+            "other_acs_per_sample": other,
             "populations": firing,
         }

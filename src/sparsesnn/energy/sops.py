@@ -42,6 +42,22 @@ def synaptic_ops(events: torch.Tensor, degree: torch.Tensor) -> float:
     return float((events.to(torch.float64) * degree.to(torch.float64)).sum())
 
 
+@torch.no_grad()
+def spiking_attention_acs(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[float, float]:
+    """Accumulates of spiking self-attention ``(Q Kᵀ) V`` on binary ``[..., N, d]`` operands, done
+    event-driven (Spikformer has no softmax, so nothing else happens).
+
+    Q Kᵀ: a product q[i, c]·k[j, c] only costs an addition when both spikes exist, so per channel
+    c it is (Σ_i q[i, c])·(Σ_j k[j, c]). (Q Kᵀ) V: every non-zero score A[i, j] is added once per
+    spike v[j, c]. Returns the two totals (an integer score times a spike is an addition of that
+    score: one AC).
+    """
+    qk = (q.sum(-2) * k.sum(-2)).sum()
+    scores = q @ k.transpose(-2, -1)
+    av = ((scores != 0).to(v.dtype) @ v.sum(-1, keepdim=True)).sum()
+    return float(qk), float(av)
+
+
 def energy_anp1_mj(sops: float, pj_per_sop: float = PJ_PER_SOP_ANP1) -> float:
     """Energy = SOPs × pJ/SOP (001 §4.2), in millijoules."""
     return sops * pj_per_sop * 1e-9

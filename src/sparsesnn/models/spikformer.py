@@ -6,6 +6,13 @@ attention = LIF(Q Kᵀ V · s) without softmax (all operands are spikes) — and
 MLP, both with residual connections. The head averages the tokens. Every linear layer but the
 head is a :class:`SparseLinear` when ``sparsity`` is given; convolutions stay dense.
 
+Energy accounting (with an :class:`ActivityRecorder`): each synaptic layer's input events cost
+their out-degree on the live topology (the static image's non-zero pixels as MACs × T, token
+averages into the head as MACs); the spike products of self-attention, the residual additions
+and the token pooling are counted as ACs from the spikes that really occur
+(:func:`~sparsesnn.energy.sops.spiking_attention_acs`). BatchNorm folds into the weights at
+inference and costs nothing.
+
 Layout ``[T, B, N, D]``. The paper's configuration is depth 8, D = 512, 8 heads, T = 4;
 ``configs/spikformer_mnist.yaml`` holds a small one that trains on a CPU.
 """
@@ -15,6 +22,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..energy.recorder import ActivityRecorder
+from ..energy.sops import conv_out_degree, out_degree, spiking_attention_acs
 from ..layers.sparse_linear import SparseLinear
 from ..neurons.lif import LIF
 from ..topology.weight_init import kaiming_std, sswi_std, swi_std
@@ -28,6 +37,34 @@ def _lif(cfg: ModelConfig) -> LIF:
 
 def _linear(d_in: int, d_out: int, sparsity: float | None) -> nn.Module:
     return SparseLinear(d_in, d_out, sparsity, bias=False) if sparsity is not None else nn.Linear(d_in, d_out, bias=False)
+
+
+class _Tally:
+    """Feeds one forward pass into an :class:`ActivityRecorder` (or nowhere): synaptic layers and
+    spiking populations are numbered in the order the pass meets them."""
+
+    def __init__(self, recorder: ActivityRecorder | None) -> None:
+        self.recorder, self.layer, self.population = recorder, 0, 0
+
+    def events(self, counts, kind: str = "ac") -> None:
+        """``counts``: a callable giving the per-input event totals (only evaluated when recording)."""
+        if self.recorder is not None:
+            self.recorder.add_events(self.layer, counts(), kind)
+        self.layer += 1
+
+    def spikes(self, s: torch.Tensor) -> None:
+        if self.recorder is not None:
+            self.recorder.add_spikes(self.population, s.reshape(*s.shape[:2], -1))
+        self.population += 1
+
+    def ops(self, name: str, acs) -> None:
+        if self.recorder is not None:
+            self.recorder.add_ops(name, acs())
+
+
+def _feature_events(x: torch.Tensor) -> torch.Tensor:
+    """Events per input feature of a token-wise linear layer: summed over ``[T, B, N]``."""
+    return x.sum((0, 1, 2))
 
 
 class _TokenBN(nn.Module):
@@ -52,27 +89,43 @@ class _Block(nn.Module):
         self.fc1, self.fc1_bn, self.fc1_lif = _linear(d, mlp_ratio * d, sparsity), _TokenBN(mlp_ratio * d), _lif(cfg)
         self.fc2, self.fc2_bn, self.fc2_lif = _linear(mlp_ratio * d, d, sparsity), _TokenBN(d), _lif(cfg)
 
-    def _seq(self, layer, bn, lif, x):
+    def linears(self) -> list[nn.Module]:
+        """Synaptic layers in the order the forward pass meets them."""
+        return [self.q, self.k, self.v, self.proj, self.fc1, self.fc2]
+
+    def _seq(self, layer, bn, lif, x, tally: _Tally):
+        tally.events(lambda: _feature_events(x))
         y = bn(layer(x))
         T, B = y.shape[:2]
-        return lif(y.reshape(T, B, -1)).view_as(y)
+        s = lif(y.reshape(T, B, -1)).view_as(y)
+        tally.spikes(s)
+        return s
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, tally: _Tally) -> torch.Tensor:
         T, B, N, D = x.shape
         h = self.heads
 
         def split(t):  # [T, B, N, D] → [T, B, h, N, D/h]
             return t.view(T, B, N, h, D // h).transpose(2, 3)
 
-        q = split(self._seq(self.q, self.q_bn, self.q_lif, x))
-        k = split(self._seq(self.k, self.k_bn, self.k_lif, x))
-        v = split(self._seq(self.v, self.v_bn, self.v_lif, x))
+        q = split(self._seq(self.q, self.q_bn, self.q_lif, x, tally))
+        k = split(self._seq(self.k, self.k_bn, self.k_lif, x, tally))
+        v = split(self._seq(self.v, self.v_bn, self.v_lif, x, tally))
         attn = (q @ k.transpose(-2, -1)) @ v * self.scale  # spikes only: no softmax
+        if tally.recorder is not None:
+            qk, av = spiking_attention_acs(q, k, v)
+            tally.ops("attention_qk", lambda: qk)
+            tally.ops("attention_av", lambda: av)
         attn = attn.transpose(2, 3).reshape(T, B, N, D)
         attn = self.attn_lif(attn.reshape(T, B, -1)).view(T, B, N, D)
-        x = x + self._seq(self.proj, self.proj_bn, self.proj_lif, attn)
-        hidden = self._seq(self.fc1, self.fc1_bn, self.fc1_lif, x)
-        return x + self._seq(self.fc2, self.fc2_bn, self.fc2_lif, hidden)
+        tally.spikes(attn)
+        out = self._seq(self.proj, self.proj_bn, self.proj_lif, attn, tally)
+        tally.ops("residual", lambda: float((out != 0).sum()))
+        x = x + out
+        hidden = self._seq(self.fc1, self.fc1_bn, self.fc1_lif, x, tally)
+        out = self._seq(self.fc2, self.fc2_bn, self.fc2_lif, hidden, tally)
+        tally.ops("residual", lambda: float((out != 0).sum()))
+        return x + out
 
 
 class Spikformer(nn.Module):
@@ -113,6 +166,15 @@ class Spikformer(nn.Module):
         dead = sum(int((m.in_degree() == 0).sum()) for m in layers if isinstance(m, SparseLinear))
         return {"link_sparsity": 1.0 - links / slots, "node_sparsity": dead / sum(m.out_features for m in layers), "links": links}
 
+    def out_degrees(self) -> list[torch.Tensor]:
+        """Links leaving each input element of every synaptic layer, in forward order: the two
+        patch-splitting convolutions, q, k, v, proj, fc1, fc2 of each block, the head."""
+        c, hgt, wid = self.input_shape
+        shapes = [(c, hgt, wid), (self.config.embed_dim // 2, hgt // 2, wid // 2)]
+        degrees = [conv_out_degree(conv.weight != 0, shape, conv.padding) for conv, shape in zip(self.sps_conv, shapes)]
+        linears = [m for b in self.blocks for m in b.linears()] + [self.head]
+        return degrees + [out_degree(m).cpu() for m in linears]
+
     def batch_input(self, x: torch.Tensor, events: bool) -> torch.Tensor:
         return batch_input(x, events, self.input_shape, self.config.T)
 
@@ -134,26 +196,35 @@ class Spikformer(nn.Module):
                 std = kaiming_std(fan_in)
             values.normal_(0.0, std)
 
-    def _sps(self, i: int, x: torch.Tensor, T: int | None) -> torch.Tensor:
+    def _sps(self, i: int, x: torch.Tensor, T: int | None, tally: _Tally) -> torch.Tensor:
+        if T is None:  # static image: analog pixels, the same current at every step
+            tally.events(lambda: (x != 0).sum(0).flatten() * self.config.T, "mac")
+        else:
+            tally.events(lambda: (x != 0).sum(0).flatten())
         y = self.sps_bn[i](self.sps_conv[i](x))
-        if T is None:  # static image: same current at every step
+        if T is None:
             y = y.unsqueeze(0).expand(self.config.T, *y.shape)
         else:
             y = y.unflatten(0, (T, -1))
         s = self.sps_lif[i](y.reshape(*y.shape[:2], -1)).view_as(y)
+        tally.spikes(s)
         return torch.nn.functional.max_pool2d(s.flatten(0, 1), 2)
 
-    def forward(self, x: torch.Tensor, recorder=None, spike_noise=None) -> torch.Tensor:
-        if recorder is not None:
-            raise NotImplementedError("SOP accounting of spiking self-attention is not implemented")
+    def forward(self, x: torch.Tensor, recorder: ActivityRecorder | None = None, spike_noise=None) -> torch.Tensor:
         T = self.config.T
+        tally = _Tally(recorder)
         static = x.dim() == 4
         if not static and spike_noise is not None:
             x = spike_noise(x)
-        h = self._sps(0, x if static else x.flatten(0, 1), None if static else x.shape[0])
-        h = self._sps(1, h, T)  # [T·B, D, H', W']
+        h = self._sps(0, x if static else x.flatten(0, 1), None if static else x.shape[0], tally)
+        h = self._sps(1, h, T, tally)  # [T·B, D, H', W']
         tokens = h.flatten(2).transpose(1, 2).unflatten(0, (T, -1))  # [T, B, N, D]
         for block in self.blocks:
-            tokens = block(tokens)
-        return self.head(tokens.mean(2)).mean(0)
+            tokens = block(tokens, tally)
+        pooled = tokens.mean(2)  # [T, B, D]: analog token averages
+        tally.ops("token_pooling", lambda: float((tokens != 0).sum()))
+        tally.events(lambda: (pooled != 0).sum((0, 1)), "mac")
+        if recorder is not None:
+            recorder.add_samples(x.shape[0] if static else x.shape[1])
+        return self.head(pooled).mean(0)
 

@@ -202,18 +202,14 @@ def _stp_loss(model: SpikingNet, x: torch.Tensor, y: torch.Tensor, window: int, 
 
 
 def final_report(exp: Experiment) -> dict:
-    """Test accuracy with SOPs, energy and firing statistics measured on the test set (energy
-    fields are None for models without SOP accounting, i.e. Spikformer's self-attention)."""
+    """Test accuracy with SOPs, energy and firing statistics measured on the test set."""
     if not getattr(exp.model, "spiking", True):  # an ANN: energy belongs to its converted SNN
         test = evaluate(exp.model, exp.test, exp.config.data.batch_size, exp.device)
         energy = {}
-    elif hasattr(exp.model, "out_degrees"):
+    else:
         rec = ActivityRecorder()
         test = evaluate(exp.model, exp.test, exp.config.data.batch_size, exp.device, rec)
         energy = rec.report(exp.model.out_degrees())
-    else:
-        test = evaluate(exp.model, exp.test, exp.config.data.batch_size, exp.device)
-        energy = dict.fromkeys(("sops_per_sample", "energy_mj_per_sample", "firing_rate"))
     return {"test_accuracy": test["accuracy"], "test_loss": test["loss"], **exp.model.structure(), **energy}
 
 
