@@ -1,9 +1,7 @@
 import gzip
 import hashlib
-import http.server
 import shutil
 import struct
-import threading
 
 import numpy as np
 import pytest
@@ -75,23 +73,6 @@ def test_real_mnist(mnist_dir):
     assert train.x.shape == (60000, 784) and test.x.shape == (10000, 784)
     assert 0.0 <= float(train.x.min()) and float(train.x.max()) == 1.0
     assert sorted(set(test.y.tolist())) == list(range(10))
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def http_root(tmp_path):
-    root = tmp_path / "served"
-    root.mkdir()
-    handler = lambda *a, **k: _Quiet(*a, directory=str(root), **k)  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
 
 
 def test_download_verifies_checksum_and_is_atomic(tmp_path, http_root):

@@ -95,3 +95,48 @@ def test_dvs_frames_are_cached(tmp_path):
     (tmp_path / "ship" / "b.aedat").write_bytes(aedat2([(9, 9, 1, 1), (9, 9, 1, 2)]))  # changed source → new entry
     load_cifar10_dvs(tmp_path, T=2, cache_dir=cache)
     assert len(list(cache.iterdir())) == 2
+
+
+def test_cifar10_dvs_class_archives_and_dvs_gesture_tarball(tmp_path, monkeypatch):
+    import hashlib
+    import io
+    import shutil
+    import tarfile
+    import zipfile
+
+    from sparsesnn.data import archives, dvs
+    from sparsesnn.errors import ChecksumError
+
+    table = []
+    for i, cls in enumerate(dvs.CIFAR10_DVS_CLASSES):  # the published zips hold <class>/<recording>.aedat
+        path = tmp_path / f"{cls}.zip"
+        with zipfile.ZipFile(path, "w") as z:
+            for k in range(2):
+                z.writestr(f"{cls}/cifar10_{cls}_{k}.aedat", aedat2([(i, k, 1, 10), (3, 4, 0, 20 + k)]))
+        table.append(archives.Archive(path.name, (), hashlib.md5(path.read_bytes()).hexdigest(), cls))
+    monkeypatch.setattr(dvs, "CIFAR10_DVS", tuple(table))
+    train, test = load_dataset("cifar10_dvs", tmp_path, T=2)
+    assert len(train) + len(test) == 20 and sorted(set((train.y.tolist() + test.y.tolist()))) == list(range(10))
+    (tmp_path / "truck.zip").write_bytes(b"tampered")
+    shutil.rmtree(tmp_path / "truck")
+    with pytest.raises(ChecksumError, match="truck.zip"):
+        load_dataset("cifar10_dvs", tmp_path, T=2)
+
+    # DVS128 Gesture: IBM offers no direct link — a clear message, and a tarball put there by hand is unpacked
+    g = tmp_path / "gesture"
+    with pytest.raises(DatasetNotFoundError, match="no direct download"):
+        load_dataset("dvs_gesture", g, T=4, download=True)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in (("DvsGesture/user01_led.aedat", aedat31([(1, 2, 1, 10, 1), (3, 4, 0, 500_000, 1)])),
+                           ("DvsGesture/user01_led_labels.csv", b"class,startTime_usec,endTime_usec\n3,0,1000000\n"),
+                           ("DvsGesture/trials_to_train.txt", b"user01_led.aedat\n"),
+                           ("DvsGesture/trials_to_test.txt", b"user01_led.aedat\n")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    g.mkdir()
+    (g / "DvsGesture.tar.gz").write_bytes(buf.getvalue())
+    monkeypatch.setattr(dvs, "DVS_GESTURE", (archives.Archive("DvsGesture.tar.gz", (), hashlib.md5(buf.getvalue()).hexdigest(), "DvsGesture"),))
+    train, test = load_dataset("dvs_gesture", g, T=4)
+    assert train.y.tolist() == [2] and test.x.shape == (1, 4, 2, 32, 32)

@@ -91,3 +91,65 @@ def test_real_subset_if_present(tmp_path):
         pytest.skip("shared N-MNIST subset not present")
     tr, te = load_nmnist(root, T=8, cache_dir=tmp_path)
     assert len(tr) == 1000 and len(te) == 100 and 0.01 < float(tr.x.float().mean()) < 0.5
+
+
+def _nmnist_zip(path, split, digits):
+    """An archive laid out as the published Train.zip / Test.zip: ``<Split>/<digit>/<id>.bin``."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        for d in digits:
+            z.writestr(f"{split}/{d}/0000{d}.bin", encode([(d, d, 1, 10), (2, 3, 0, 20)]))
+    return path
+
+
+def test_download_verifies_and_unpacks_the_published_archives(tmp_path, http_root, monkeypatch):
+    import hashlib
+
+    from sparsesnn.data import archives, nmnist
+    from sparsesnn.errors import ChecksumError
+
+    served, url = http_root
+    table = tuple(
+        archives.Archive(f"{s}.zip", (url + "missing.zip", url + f"{s}.zip"),
+                         hashlib.md5(_nmnist_zip(served / f"{s}.zip", s, (0, 7)).read_bytes()).hexdigest(), s)
+        for s in ("Train", "Test")
+    )
+    monkeypatch.setattr(nmnist, "NMNIST", table)
+    with pytest.raises(DatasetNotFoundError, match="--download"):  # no data and no --download: nothing fetched
+        load_nmnist(tmp_path / "d0", T=2)
+    tr, te = load_nmnist(tmp_path / "d1", T=2, cache_dir=tmp_path / "c", download=True)
+    assert tr.y.tolist() == [0, 7] and te.x.shape == (2, 2, 2, 34, 34) and tr.x[1, :, 1, 7, 7].sum() == 1
+    # an archive already in the folder is verified and unpacked without the network
+    local = tmp_path / "d2"
+    local.mkdir()
+    for s in ("Train", "Test"):
+        (local / f"{s}.zip").write_bytes((served / f"{s}.zip").read_bytes())
+    assert load_nmnist(local, T=2, cache_dir=tmp_path / "c")[0].y.tolist() == [0, 7]
+    # a corrupt archive: named checksum error, and no half-unpacked data left behind
+    bad = tmp_path / "d3"
+    bad.mkdir()
+    (bad / "Train.zip").write_bytes(b"PK\x03\x04 corrupted")
+    with pytest.raises(ChecksumError, match="MD5"):
+        load_nmnist(bad, T=2)
+    assert sorted(p.name for p in bad.iterdir()) == ["Train.zip"]
+
+
+def test_unpacking_keeps_members_inside_and_existing_files(tmp_path):
+    import hashlib
+    import zipfile
+
+    from sparsesnn.data.archives import Archive, unpack
+
+    path = tmp_path / "a.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("../escape.txt", "x")
+        z.writestr("/abs.txt", "y")
+        z.writestr("keep.txt", "new")
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "keep.txt").write_text("mine")
+    unpack(path, Archive("a.zip", (), hashlib.md5(path.read_bytes()).hexdigest(), "escape.txt"), dest)
+    assert not (tmp_path / "escape.txt").exists() and (dest / "escape.txt").read_text() == "x"
+    assert (dest / "abs.txt").exists() and (dest / "keep.txt").read_text() == "mine"
+    assert not [p for p in dest.iterdir() if p.name.startswith(".")]  # no temporary folder left

@@ -68,19 +68,22 @@ def test_fashion_mnist_verifies_published_md5(tmp_path):
     assert hashlib.md5(b"").hexdigest() not in IDX_DATASETS["fashion_mnist"]["digests"].values()
 
 
-def test_shd_hdf5(tmp_path):
+def _write_shd(path):
+    """Two samples in the SHD HDF5 layout (variable-length spikes/times and spikes/units, labels)."""
     h5py = pytest.importorskip("h5py")
-    path = tmp_path / "shd_train.h5"
-    vl_f = h5py.vlen_dtype(np.float32)
-    vl_u = h5py.vlen_dtype(np.uint16)
     with h5py.File(path, "w") as f:
         g = f.create_group("spikes")
-        t = g.create_dataset("times", (2,), dtype=vl_f)
-        u = g.create_dataset("units", (2,), dtype=vl_u)
+        t = g.create_dataset("times", (2,), dtype=h5py.vlen_dtype(np.float32))
+        u = g.create_dataset("units", (2,), dtype=h5py.vlen_dtype(np.uint16))
         t[0], u[0] = np.array([0.0, 0.015, 0.5], np.float32), np.array([3, 3, 699], np.uint16)
         t[1], u[1] = np.array([0.001], np.float32), np.array([10], np.uint16)
         f.create_dataset("labels", data=np.array([4, 19]))
-    s = read_shd(path, T=100, bin_ms=14.0)
+    return path
+
+
+def test_shd_hdf5(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    s = read_shd(_write_shd(tmp_path / "shd_train.h5"), T=100, bin_ms=14.0)
     assert s.x.shape == (2, 100, 700) and s.events and s.y.tolist() == [4, 19]
     assert s.x[0, 0, 3] == 1 and s.x[0, 1, 3] == 1 and s.x[0, 35, 699] == 1 and int(s.x.sum()) == 4
     bad = tmp_path / "bad.h5"
@@ -91,3 +94,23 @@ def test_shd_hdf5(tmp_path):
     (tmp_path / "junk.h5").write_bytes(b"not hdf5")
     with pytest.raises(DatasetError):
         read_shd(tmp_path / "junk.h5")
+
+
+def test_shd_published_zips_are_verified_and_unpacked(tmp_path, monkeypatch):
+    import zipfile
+
+    from sparsesnn.data import archives, shd
+
+    data = tmp_path / "data"
+    data.mkdir()
+    table = []
+    for part in ("train", "test"):
+        h5, zpath = _write_shd(tmp_path / f"shd_{part}.h5"), data / f"shd_{part}.h5.zip"
+        with zipfile.ZipFile(zpath, "w") as z:
+            z.write(h5, h5.name)
+        table.append(archives.Archive(zpath.name, (), hashlib.md5(zpath.read_bytes()).hexdigest(), h5.name))
+    monkeypatch.setattr(shd, "SHD", tuple(table))
+    train, test = shd.load_shd(data, T=10)
+    assert train.y.tolist() == [4, 19] and test.x.shape == (2, 10, 700)
+    with pytest.raises(DatasetNotFoundError, match="--download"):
+        shd.load_shd(tmp_path / "empty")

@@ -31,13 +31,13 @@ def load_dataset(
     if name in ("cifar10", "cifar100"):
         return load_cifar(name, data_dir, download)
     if name == "nmnist":
-        return load_nmnist(data_dir, T=T)
+        return load_nmnist(data_dir, T=T, download=download)
     if name == "shd":
-        return load_shd(data_dir, T=T)
+        return load_shd(data_dir, T=T, download=download)
     if name == "dvs_gesture":
-        return load_dvs_gesture(data_dir, T=T)
+        return load_dvs_gesture(data_dir, T=T, download=download)
     if name == "cifar10_dvs":
-        return load_cifar10_dvs(data_dir, T=T)
+        return load_cifar10_dvs(data_dir, T=T, download=download)
     raise ValueError(f"unknown dataset {name!r}; choose one of {list(DATASETS)}")
 
 

@@ -4,7 +4,9 @@ DVS128 Gesture (Amir et al. 2017): ``userXX_<lighting>.aedat`` (AEDAT 3.1) with
 ``userXX_<lighting>_labels.csv`` (class, startTime_usec, endTime_usec; classes 1–11) and the
 ``trials_to_train.txt`` / ``trials_to_test.txt`` lists. Each labelled segment is one sample.
 CIFAR10-DVS (Li et al. 2017): one folder per class holding AEDAT 2.0 recordings; this loader
-takes a stratified split (``test_fraction``, fixed seed), as the data set defines none.
+takes a stratified split (``test_fraction``, fixed seed), as the data set defines none; its
+per-class zips are downloaded from the publisher (MD5-verified) with ``download=True``.
+``DvsGesture.tar.gz`` found in the folder is verified and unpacked (IBM offers no direct link).
 Samples are binned into ``T`` frames ``[T, 2, 128, 128]`` (optionally pooled by ``downsample``).
 """
 
@@ -17,6 +19,7 @@ import torch
 
 from ..errors import DatasetError, DatasetNotFoundError
 from .aedat import parse_aedat2, parse_aedat31
+from .archives import CIFAR10_DVS, DVS_GESTURE, ensure
 from .cache import cached, file_key
 from .events import to_frames
 from .split import Split
@@ -59,8 +62,14 @@ def _gesture_split(root: Path, listing: str, T: int, downsample: int) -> Split:
     return Split(torch.from_numpy(np.stack(xs)), torch.tensor(ys), events=True)
 
 
-def load_dvs_gesture(data_dir: str | Path, T: int = 16, downsample: int = 4, cache_dir: str | Path | None = None) -> tuple[Split, Split]:
+def load_dvs_gesture(
+    data_dir: str | Path, T: int = 16, downsample: int = 4, cache_dir: str | Path | None = None, download: bool = False
+) -> tuple[Split, Split]:
     root = Path(data_dir)
+    if not (root / "trials_to_train.txt").exists():  # the published archive unpacks to DvsGesture/
+        ensure(root, DVS_GESTURE, download, "DVS128 Gesture")
+        if (root / DVS_GESTURE[0].provides).is_dir():
+            root = root / DVS_GESTURE[0].provides
     key = ("dvs_gesture", T, downsample, file_key(root.glob("*.aedat")) + file_key(root.glob("*.csv")) + file_key(root.glob("trials_to_*.txt")))
     return cached(key, lambda: (_gesture_split(root, "trials_to_train.txt", T, downsample),
                                 _gesture_split(root, "trials_to_test.txt", T, downsample)), cache_dir)
@@ -68,9 +77,10 @@ def load_dvs_gesture(data_dir: str | Path, T: int = 16, downsample: int = 4, cac
 
 def load_cifar10_dvs(
     data_dir: str | Path, T: int = 10, downsample: int = 4, test_fraction: float = 0.1, seed: int = 0,
-    cache_dir: str | Path | None = None,
+    cache_dir: str | Path | None = None, download: bool = False,
 ) -> tuple[Split, Split]:
     root = Path(data_dir)
+    ensure(root, CIFAR10_DVS, download, "CIFAR10-DVS")
     key = ("cifar10_dvs", T, downsample, test_fraction, seed, file_key(root.glob("*/*.aedat")))
     return cached(key, lambda: _cifar10_dvs(root, T, downsample, test_fraction, seed), cache_dir)
 

@@ -1,6 +1,8 @@
-"""N-MNIST from a local folder: the official ``Train/<digit>/*.bin`` / ``Test/<digit>/*.bin``
-layout or the small-subset layout (``<k>.bs2`` files listed with their class in ``train*.txt`` /
-``test*.txt``). Frames are cached on disk per (files, binning) so later runs skip parsing.
+"""N-MNIST from a folder: the official ``Train/<digit>/*.bin`` / ``Test/<digit>/*.bin`` layout
+(downloaded and MD5-verified with ``download=True``, or unpacked from ``Train.zip`` / ``Test.zip``
+found there) or the small-subset layout (``<k>.bs2`` files listed with their class in
+``train*.txt`` / ``test*.txt``). Frames are cached on disk per (files, binning) so later runs
+skip parsing.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import numpy as np
 import torch
 
 from ..errors import DatasetError, DatasetNotFoundError
+from .archives import NMNIST, ensure
 from .cache import cached, file_key
 from .events import parse_nmnist, to_frames
 from .split import Split
@@ -55,11 +58,15 @@ def _frames(items: list[tuple[Path, int]], T: int) -> Split:
     return Split(torch.from_numpy(x), torch.from_numpy(y), events=True)
 
 
-def load_nmnist(data_dir: str | Path, T: int = 8, cache_dir: str | Path | None = None) -> tuple[Split, Split]:
+def load_nmnist(
+    data_dir: str | Path, T: int = 8, cache_dir: str | Path | None = None, download: bool = False
+) -> tuple[Split, Split]:
     """(train, test) as binary spike frames ``[N, T, 2, 34, 34]`` (uint8) from T equal time bins."""
     data_dir = Path(data_dir)
+    if not any(data_dir.glob("train*.txt")):  # not the subset layout
+        ensure(data_dir, NMNIST, download, "N-MNIST")
     if not data_dir.is_dir():
-        raise DatasetNotFoundError(f"N-MNIST folder {data_dir} does not exist")
+        raise DatasetNotFoundError(f"N-MNIST folder {data_dir} does not exist (pass --download to fetch it)")
     items = {s: _listing(data_dir, s) for s in ("train", "test")}
     key = ("nmnist", T, {s: [(str(p), label) for p, label in v] for s, v in items.items()},
            file_key(p for v in items.values() for p, _ in v))

@@ -1,6 +1,7 @@
 """Spiking Heidelberg Digits (Cramer et al. 2020) from its HDF5 files: ``spikes/times``
 (seconds, one variable-length array per sample), ``spikes/units`` (channel 0–699) and
 ``labels``. Spikes are binned into frames of ``bin_ms`` (default 100 bins × 14 ms, as in 004).
+``shd_{train,test}.h5.zip`` are downloaded from the publisher (MD5-verified) with ``download=True``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import numpy as np
 import torch
 
 from ..errors import DatasetError, DatasetNotFoundError
+from .archives import SHD, ensure
 from .split import Split
 
 CHANNELS = 700
@@ -24,7 +26,7 @@ def read_shd(path: str | Path, T: int = 100, bin_ms: float = 14.0) -> Split:
         raise DatasetError("reading SHD needs h5py (pip install h5py)") from exc
     path = Path(path)
     if not path.exists():
-        raise DatasetNotFoundError(f"SHD file {path} not found")
+        raise DatasetNotFoundError(f"SHD file {path} not found (put it there, or its .zip, or pass --download)")
     try:
         with h5py.File(path, "r") as f:
             times, units, labels = f["spikes"]["times"][()], f["spikes"]["units"][()], np.asarray(f["labels"][()])
@@ -45,6 +47,7 @@ def read_shd(path: str | Path, T: int = 100, bin_ms: float = 14.0) -> Split:
     return Split(torch.from_numpy(x), torch.from_numpy(labels.astype(np.int64)), events=True)
 
 
-def load_shd(data_dir: str | Path, T: int = 100, bin_ms: float = 14.0) -> tuple[Split, Split]:
+def load_shd(data_dir: str | Path, T: int = 100, bin_ms: float = 14.0, download: bool = False) -> tuple[Split, Split]:
     data_dir = Path(data_dir)
+    ensure(data_dir, SHD, download, "SHD")
     return read_shd(data_dir / "shd_train.h5", T, bin_ms), read_shd(data_dir / "shd_test.h5", T, bin_ms)
