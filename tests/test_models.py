@@ -187,3 +187,17 @@ def test_stp_training_learns_and_needs_a_spiking_readout(tmp_path, capsys):
     assert main([*args, "--set", "model.readout=spikes", "--out", str(out)]) == 0
     losses = [json.loads(l)["train_loss"] for l in (out / "metrics.jsonl").read_text().splitlines()]
     assert losses[-1] < losses[0]
+
+
+def test_paper_size_spikformer_builds_and_backpropagates():
+    """configs/spikformer_paper.yaml (8 blocks, D = 512, 8 heads, 99 %) on a CIFAR-shaped input."""
+    from sparsesnn.models import Spikformer
+    from sparsesnn.training import RunConfig
+
+    cfg = RunConfig.from_file(Path(__file__).resolve().parents[1] / "configs" / "spikformer_paper.yaml")
+    net = Spikformer((3, 32, 32), 10, cfg.model, sparsity=cfg.topology.sparsity)
+    assert len(net.sparse_layers()) == 6 * 8
+    s = net.structure()
+    assert abs(s["link_sparsity"] - 0.99) < 1e-3
+    net(torch.rand(2, 3, 32, 32)).sum().backward()
+    assert all(m.weight_values.grad is not None for m in net.sparse_layers())
