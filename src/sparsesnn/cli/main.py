@@ -164,13 +164,12 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reservoir(args: argparse.Namespace) -> int:
-    import dataclasses
-
+def _reservoir_configs(args: argparse.Namespace):
+    """(ReservoirConfig, TaskConfig) from ``--config`` (sections 'reservoir' and 'task') and flags."""
     import yaml
 
     from ..recurrent.network import ReservoirConfig
-    from ..recurrent.run import TaskConfig, run_reservoir
+    from ..recurrent.run import TaskConfig
 
     raw = yaml.safe_load(args.config.read_text()) if args.config else {}
     if not isinstance(raw, dict):
@@ -184,9 +183,24 @@ def _reservoir(args: argparse.Namespace) -> int:
                              ("stdp_het", net, "stdp_het"), ("seed", net, "seed")):
         if getattr(args, flag) is not None:
             setattr(obj, field, getattr(args, flag))
-    summary = run_reservoir(net.validate(), task, args.out)
+    return net.validate(), task
+
+
+def _reservoir(args: argparse.Namespace) -> int:
+    from ..recurrent.run import run_reservoir
+
+    summary = run_reservoir(*_reservoir_configs(args), args.out)
     print(json.dumps({k: summary[k] for k in ("nrmse", "vpt", "vpt_lyapunov_times", "memory_capacity", "spike_efficiency",
                                                "synapses", "neurons", "sops_per_step")}, indent=2))
+    return 0
+
+
+def _bayesopt(args: argparse.Namespace) -> int:
+    from ..recurrent.bo_run import run_bayesopt
+
+    net, task = _reservoir_configs(args)
+    s = run_bayesopt(net, task, args.out, args.objective, args.init, args.iterations, args.seeds_per_eval)
+    print(json.dumps({k: s[k] for k in ("objective", "best_objective", "best_of_init", "best_params", "test")}, indent=2))
     return 0
 
 
@@ -228,14 +242,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--aec-steps", dest="aec_steps", type=int, default=300, help="AEC fine-tuning steps (0: none)")
     p.add_argument("--test-limit", dest="test_limit", type=int, help="evaluate on the first N test samples")
     p.add_argument("--no-progress", action="store_true")
-    p = sub.add_parser("reservoir", help="HRSNN: build, STDP-train, ridge readout, chaotic prediction → RUN_DIR/summary.json")
-    p.add_argument("--config", type=Path, help="YAML with 'reservoir' and 'task' sections")
-    p.add_argument("--task", choices=["lorenz63", "lorenz96", "rossler"])
-    p.add_argument("--neurons", type=int)
-    p.add_argument("--neuron-het", dest="neuron_het", choices=["homo", "hetero"])
-    p.add_argument("--stdp-het", dest="stdp_het", choices=["homo", "hetero"])
-    p.add_argument("--seed", type=int)
-    p.add_argument("--out", type=Path, required=True)
+    for name, text in (("reservoir", "HRSNN: build, STDP-train, ridge readout, chaotic prediction → RUN_DIR/summary.json"),
+                       ("bayesopt", "Bayesian optimisation of a reservoir's parameter distributions → RUN_DIR/bo.jsonl, best.yaml")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--config", type=Path, help="YAML with 'reservoir' and 'task' sections")
+        p.add_argument("--task", choices=["lorenz63", "lorenz96", "rossler"])
+        p.add_argument("--neurons", type=int)
+        p.add_argument("--neuron-het", dest="neuron_het", choices=["homo", "hetero"])
+        p.add_argument("--stdp-het", dest="stdp_het", choices=["homo", "hetero"])
+        p.add_argument("--seed", type=int)
+        p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--objective", choices=["efficiency", "val_nrmse"], default="efficiency",
+                   help="spike efficiency (004 eq. 10) or closed-loop NRMSE on a validation stretch of the training series")
+    p.add_argument("--init", type=int, default=8, help="Sobol points before the GP takes over")
+    p.add_argument("--iterations", type=int, default=20, help="expected-improvement steps")
+    p.add_argument("--seeds-per-eval", dest="seeds_per_eval", type=int, default=2, help="reservoirs averaged per evaluation")
     p = sub.add_parser("lnp", help="Lyapunov noise pruning of a reservoir run → RUN_DIR/lnp.jsonl")
     p.add_argument("run_dir", type=Path)
     p.add_argument("--iterations", type=int, default=10)
@@ -250,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"train": _train, "evaluate": _evaluate, "analyze": _analyze, "report": _report, "export": _export, "sweep": _sweep,
-                "convert": _convert, "reservoir": _reservoir, "lnp": _lnp}
+                "convert": _convert, "reservoir": _reservoir, "bayesopt": _bayesopt, "lnp": _lnp}
     try:
         return handlers[args.command](args)
     except (ConfigError, DatasetError, DatasetNotFoundError, ChecksumError, TrainingDiverged, CheckpointError,

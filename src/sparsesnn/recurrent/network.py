@@ -34,7 +34,8 @@ class ReservoirConfig:
     weight_scale: float = 1.0  # mean |w| relative to threshold / expected in-degree
     tau_e: float = 20.0  # mean membrane time constants (ms), E slower than I
     tau_i: float = 10.0
-    shape_k: float = 4.0  # gamma shape k (CV = 1/√k) for heterogeneous draws
+    shape_k: float = 4.0  # gamma shape k (CV = 1/√k) of the heterogeneous neuron parameters
+    stdp_shape_k: float | None = None  # gamma shape of the heterogeneous STDP parameters (None: shape_k)
     threshold: float = 1.0
     refractory: int = 2  # steps
     dt: float = 1.0  # ms per simulation step
@@ -53,10 +54,14 @@ class ReservoirConfig:
                 raise ValueError(f"{name.replace('_', '-')} must be homo or hetero; got {getattr(self, name)!r}")
         if not 0.0 < self.input_fraction <= 1.0:
             raise ValueError(f"input_fraction must be in (0, 1]; got {self.input_fraction}")
-        for name in ("lam", "tau_e", "tau_i", "shape_k", "threshold", "dt", "tau_plus", "tau_minus"):
+        for name in ("lam", "tau_e", "tau_i", "shape_k", "threshold", "dt", "tau_plus", "tau_minus", "synapse_shape"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0; got {getattr(self, name)}")
         return self
+
+    @property
+    def synapse_shape(self) -> float:
+        return self.shape_k if self.stdp_shape_k is None else self.stdp_shape_k
 
 
 @dataclass
@@ -154,10 +159,11 @@ def build_reservoir(cfg: ReservoirConfig, n_inputs: int) -> Reservoir:
     targets = rng.permutation(n)[: max(1, int(round(cfg.input_fraction * n)))]
     w_in[targets] = rng.uniform(-1.0, 1.0, (len(targets), n_inputs)) * cfg.input_scale
     t = lambda a: torch.as_tensor(a, dtype=torch.float32)
+    k_s = cfg.synapse_shape
     return Reservoir(
         excitatory=torch.as_tensor(exc), positions=t(grid), pre=torch.as_tensor(pre, dtype=torch.long),
         post=torch.as_tensor(post, dtype=torch.long), w=t(w), tau=t(tau), threshold=t(threshold), w_in=t(w_in),
-        a_plus=t(_gamma(rng, cfg.a_plus, cfg.shape_k, m, hetero_s)), a_minus=t(_gamma(rng, cfg.a_minus, cfg.shape_k, m, hetero_s)),
-        tau_plus=t(_gamma(rng, cfg.tau_plus, cfg.shape_k, m, hetero_s)), tau_minus=t(_gamma(rng, cfg.tau_minus, cfg.shape_k, m, hetero_s)),
+        a_plus=t(_gamma(rng, cfg.a_plus, k_s, m, hetero_s)), a_minus=t(_gamma(rng, cfg.a_minus, k_s, m, hetero_s)),
+        tau_plus=t(_gamma(rng, cfg.tau_plus, k_s, m, hetero_s)), tau_minus=t(_gamma(rng, cfg.tau_minus, k_s, m, hetero_s)),
         refractory=int(cfg.refractory), dt=float(cfg.dt),
     )
