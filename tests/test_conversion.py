@@ -181,3 +181,15 @@ def test_train_ann_and_convert_cli_contract(tmp_path, capsys):
     assert main(["convert", str(run), "--method", "csqcfs", "--no-progress"]) == 2
     assert "csqcfs" in capsys.readouterr().err
     assert main(["convert", str(tmp_path / "missing"), "--method", "qcfs"]) == 2
+
+
+def test_vgg16_cifar_variant_converts_with_its_sparse_topology():
+    m = _ann(arch="vgg16", shape=(3, 32, 32), sparsity=0.99, conv_sparsity=0.9)
+    convs = [s for s in m.synapses if s.__class__.__name__ == "SparseConv2d"]
+    assert len(convs) == 13 and len(m.synapses) == 16 and m.synapses[-2].out_features == 512
+    x = torch.rand(3, 3, 32, 32)
+    th = calibrate(m, "qcfs", x, 4, "auto", 4)
+    tally = Tally(4, len(m.activations))
+    ConvertedSNN(m, "qcfs", th).run(x, m(x).argmax(1), tally)
+    assert tally.n == 3 and tally.acs[-1] > 0
+    assert [round(layer_sparsity(c), 2) for c in convs] == [0.9] * 13

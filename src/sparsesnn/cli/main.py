@@ -45,7 +45,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a sparse (CH-SNN) or dense spiking network")
     p.add_argument("--config", type=Path, help="YAML or TOML config file")
     p.add_argument("--dataset", choices=["digits", "mnist", "fashion_mnist", "cifar10", "cifar100", "nmnist", "shd", "dvs_gesture", "cifar10_dvs"])
-    p.add_argument("--model", help="mlp (default), 2conv2fc, 6conv2fc or a layer spec like 15C3-AP2-40C3-AP2-300")
+    p.add_argument("--model", help="mlp (default), 2conv2fc, 6conv2fc, vgg16, spikformer or a layer spec like 15C3-AP2-40C3-AP2-300")
     p.add_argument("--data-dir", dest="data_dir")
     p.add_argument("--download", action="store_true", help="download missing data files (checksum-verified)")
     p.add_argument("--epochs", type=int)

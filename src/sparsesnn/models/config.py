@@ -15,6 +15,9 @@ _TOKEN = re.compile(r"\d+C\d+|[AM]P\d+|\d+")
 ARCHS = {
     "2conv2fc": "15C3-AP2-40C3-AP2-300",
     "6conv2fc": "128C3-128C3-MP2-256C3-256C3-MP2-512C3-512",
+    # VGG-16, CIFAR variant (13 convolutions, 512-wide classifier; 002/003), average pooling so it
+    # converts exactly; no BatchNorm layers (none to fold into the sparse kernels)
+    "vgg16": "64C3-64C3-AP2-128C3-128C3-AP2-256C3-256C3-256C3-AP2-512C3-512C3-512C3-AP2-512C3-512C3-512C3-AP2-512-512",
 }
 
 
