@@ -1,5 +1,6 @@
 """Bayesian optimisation of HRSNN parameter distributions (issue #5; 004 eq. 6–8), then the
-HoNHoS vs HeNHeS comparison on Lorenz63 with the distributions BO chose for each.
+HoNHoS vs HeNHeS comparison on Lorenz63 with the distributions BO chose for each, and LNP on
+the seed-0 BO-chosen HeNHeS network (AP and Erdős–Rényi baselines at equal size).
 
 BO sees only the training series (objective: closed-loop NRMSE on its last ``horizon`` samples,
 readout fitted before them) and reservoir seeds 100, 101; the chosen distributions are then
@@ -18,6 +19,7 @@ import numpy as np
 from common import write_results
 
 from sparsesnn.recurrent.bo_run import run_bayesopt
+from sparsesnn.recurrent.lnp_run import run_lnp
 from sparsesnn.recurrent.network import ReservoirConfig
 from sparsesnn.recurrent.run import TaskConfig, run_reservoir
 
@@ -32,6 +34,7 @@ def main() -> None:
     ap.add_argument("--objective", default="val_nrmse", choices=["val_nrmse", "efficiency"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--bo-seed", type=int, default=100)
+    ap.add_argument("--lnp-iterations", type=int, default=12)
     ap.add_argument("--runs-dir", default="runs/hrsnn_bayesopt")
     ap.add_argument("--out", default="results/hrsnn_bayesopt.json")
     args = ap.parse_args()
@@ -49,6 +52,11 @@ def main() -> None:
         print(name, f"BO best {bo['best_objective']:.3f} (init best {bo['best_of_init']:.3f});",
               f"test NRMSE {agg['nrmse']['mean']:.3f} ± {agg['nrmse']['std']:.3f}")
     out["HeNHeS_minus_HoNHoS_nrmse"] = out["HeNHeS"]["nrmse"]["mean"] - out["HoNHoS"]["nrmse"]["mean"]
+    if args.lnp_iterations:
+        lnp = run_lnp(runs / f"HeNHeS_test_{args.seeds[0]}", args.lnp_iterations)
+        out["lnp"] = lnp
+        print("LNP", {k: {m: lnp[k][m] for m in ("neurons", "synapses", "nrmse", "sop_ratio")}
+                      for k in ("unpruned", "lnp", "activity_pruning", "random")})
     write_results(args.out, out)
 
 

@@ -153,3 +153,31 @@ def test_unpacking_keeps_members_inside_and_existing_files(tmp_path):
     assert not (tmp_path / "escape.txt").exists() and (dest / "escape.txt").read_text() == "x"
     assert (dest / "abs.txt").exists() and (dest / "keep.txt").read_text() == "mine"
     assert not [p for p in dest.iterdir() if p.name.startswith(".")]  # no temporary folder left
+
+
+def test_reservoir_classifies_nmnist_events_through_the_cli(tmp_path, capsys):
+    """Two classes whose events come from two different sets of 12 pixels (as a digit's strokes
+    recur): the HRSNN's readouts must separate held-out recordings (chance is 50 %)."""
+    import json
+
+    from sparsesnn.cli.main import main
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "nm"
+    root.mkdir()
+    lines = {"train": [], "test": []}
+    strokes = rng.integers(0, 34, (2, 12, 2))
+    for i in range(1, 61):
+        label = i % 2
+        px = strokes[label][rng.integers(0, 12, 80)]
+        evs = [(int(x), int(y), int(rng.integers(2)), int(t)) for (x, y), t in zip(px, sorted(rng.integers(0, 300000, 80)))]
+        (root / f"{i}.bs2").write_bytes(encode(evs))
+        lines["train" if i <= 48 else "test"].append(f"{i} {label}")
+    (root / "train.txt").write_text("\n".join(lines["train"]) + "\n")
+    (root / "test.txt").write_text("\n".join(lines["test"]) + "\n")
+    out = tmp_path / "res"
+    assert main(["reservoir", "--task", "nmnist", "--data-dir", str(root), "--neurons", "80", "--out", str(out)]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["accuracy"] >= 0.8 and s["sops_per_sample"] > 0 and s["neurons"] == 80
+    assert main(["bayesopt", "--task", "nmnist", "--data-dir", str(root), "--out", str(tmp_path / "bo")]) == 2
+    assert "prediction tasks" in capsys.readouterr().err

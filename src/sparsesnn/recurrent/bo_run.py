@@ -23,7 +23,7 @@ from ..atomic import atomic_write_bytes, atomic_write_json
 from ..training.rundir import append_jsonl, versions
 from .bayesopt import SPACE, check_budget, optimise
 from .network import ReservoirConfig, build_reservoir
-from .run import TaskConfig, memory, predict, run_reservoir, stdp_train, task_series
+from .run import CLASSIFICATION, TaskConfig, memory, predict, run_reservoir, stdp_train, task_series
 
 OBJECTIVES = ("efficiency", "val_nrmse")
 
@@ -61,6 +61,8 @@ def run_bayesopt(
 ) -> dict:
     check_budget(n_init, n_iter)
     _check_objective(objective)
+    if task.task in CLASSIFICATION:
+        raise ValueError(f"bayesopt tunes reservoirs for the prediction tasks (lorenz63, lorenz96, rossler); got {task.task!r}")
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

@@ -28,6 +28,12 @@ class SimState:
     trace: torch.Tensor
 
 
+def default_w_max(res: Reservoir) -> float:
+    """STDP's weight cap: twice the largest initial excitatory magnitude."""
+    plastic = res.excitatory[res.pre]
+    return float(res.w[plastic].abs().max()) * 2 if bool(plastic.any()) else 0.0
+
+
 def init_sim(n: int) -> SimState:
     return SimState(torch.zeros(n), torch.zeros(n), torch.zeros(n, dtype=torch.int32), torch.zeros(n))
 
@@ -74,7 +80,7 @@ class Simulator:
             plastic = res.excitatory[res.pre]
             syn = init_state(res.synapses)
             decay_p, decay_m = torch.exp(-res.dt / res.tau_plus), torch.exp(-res.dt / res.tau_minus)
-            w_max = float(res.w[plastic].abs().max()) * 2 if w_max is None else w_max
+            w_max = default_w_max(res) if w_max is None else w_max
         for i in range(len(inputs)):
             for _ in range(self.substeps):
                 # event-driven recurrent input: only synapses of neurons that spiked carry current

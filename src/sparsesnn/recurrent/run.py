@@ -21,15 +21,21 @@ import torch
 from ..atomic import atomic_write_json
 from ..training.rundir import versions
 from . import metrics
-from .dynamics import Simulator
+from .dynamics import Simulator, default_w_max
 from .network import Reservoir, ReservoirConfig, build_reservoir
 from .readout import design, ridge_fit
 from .tasks import SYSTEMS, generate
 
 
+CLASSIFICATION = ("nmnist", "shd", "dvs_gesture")  # event data sets: spiking classification
+
+
 @dataclasses.dataclass
 class TaskConfig:
-    task: str = "lorenz63"
+    task: str = "lorenz63"  # a chaotic system (prediction) or an event data set (classification)
+    data_dir: str | None = None  # classification: the data set's folder
+    frames: int = 8  # classification: time bins per sample
+    stdp_samples: int = 200  # classification: training samples STDP sees
     warmup: int = 100
     train: int = 500
     horizon: int = 100
@@ -101,9 +107,10 @@ def stdp_train(res: Reservoir, u: np.ndarray, task: TaskConfig, substeps: int) -
     """Unsupervised STDP on the training series (hyperparameters frozen, weights learn)."""
     res = copy.deepcopy(res)
     x = torch.as_tensor(u[: task.warmup + task.train], dtype=torch.float32)
+    w_max = default_w_max(res)  # fixed once, so later epochs do not raise the cap
     for _ in range(task.stdp_epochs):
         sim = Simulator(res, substeps)
-        sim.run(x, stdp=True)
+        sim.run(x, stdp=True, w_max=w_max)
     return res
 
 
@@ -119,10 +126,18 @@ def run_reservoir(net: ReservoirConfig, task: TaskConfig, run_dir: str | Path) -
     run_dir = Path(run_dir)
     start = time.perf_counter()
     torch.manual_seed(net.seed)
-    u, mean, std = task_series(task)
-    res = build_reservoir(net, u.shape[1])
-    res = stdp_train(res, u, task, net.substeps) if task.stdp_epochs > 0 else res
-    summary = evaluate_reservoir(res, task, net.substeps, u, net.seed)
+    if task.task in CLASSIFICATION:
+        from ..data import load_dataset
+        from .classify import classify
+
+        train, test = load_dataset(task.task, task.data_dir, T=task.frames)
+        res = build_reservoir(net, int(np.prod(train.x.shape[2:])))
+        summary = classify(res, net, train, test, task.stdp_samples if task.stdp_epochs > 0 else 0)
+    else:
+        u, mean, std = task_series(task)
+        res = build_reservoir(net, u.shape[1])
+        res = stdp_train(res, u, task, net.substeps) if task.stdp_epochs > 0 else res
+        summary = evaluate_reservoir(res, task, net.substeps, u, net.seed)
     summary.update({"task": task.task, "neuron_het": net.neuron_het, "stdp_het": net.stdp_het, "seed": net.seed,
                     "seconds": time.perf_counter() - start})
     run_dir.mkdir(parents=True, exist_ok=True)
