@@ -179,5 +179,12 @@ def test_reservoir_classifies_nmnist_events_through_the_cli(tmp_path, capsys):
     assert main(["reservoir", "--task", "nmnist", "--data-dir", str(root), "--neurons", "80", "--out", str(out)]) == 0
     s = json.loads((out / "summary.json").read_text())
     assert s["accuracy"] >= 0.8 and s["sops_per_sample"] > 0 and s["neurons"] == 80
+    # HeNB: the same reservoir's recurrent layer trained by BPTT instead of STDP, Dale's law kept
+    bp = tmp_path / "bp"
+    assert main(["reservoir", "--task", "nmnist", "--data-dir", str(root), "--neurons", "80", "--training", "backprop",
+                 "--out", str(bp)]) == 0
+    s = json.loads((bp / "summary.json").read_text())
+    assert s["accuracy"] >= 0.8 and s["dale_violations"] == 0 and s["train_loss"][-1] < s["train_loss"][0]
+    assert main(["reservoir", "--task", "lorenz63", "--training", "backprop", "--neurons", "40", "--out", str(tmp_path / "x")]) == 2
     assert main(["bayesopt", "--task", "nmnist", "--data-dir", str(root), "--out", str(tmp_path / "bo")]) == 2
     assert "prediction tasks" in capsys.readouterr().err

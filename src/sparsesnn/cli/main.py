@@ -179,7 +179,8 @@ def _reservoir_configs(args: argparse.Namespace):
         task = TaskConfig(**raw.get("task", {}))
     except TypeError as exc:
         raise ConfigError(f"{args.config}: {exc}") from None
-    for flag, obj, field in (("task", task, "task"), ("data_dir", task, "data_dir"), ("neurons", net, "neurons"), ("neuron_het", net, "neuron_het"),
+    for flag, obj, field in (("task", task, "task"), ("data_dir", task, "data_dir"), ("training", task, "training"),
+                             ("neurons", net, "neurons"), ("neuron_het", net, "neuron_het"),
                              ("stdp_het", net, "stdp_het"), ("seed", net, "seed")):
         if getattr(args, flag) is not None:
             setattr(obj, field, getattr(args, flag))
@@ -190,7 +191,7 @@ def _reservoir(args: argparse.Namespace) -> int:
     from ..recurrent.run import run_reservoir
 
     summary = run_reservoir(*_reservoir_configs(args), args.out)
-    keys = ("accuracy", "mlp_readout_accuracy", "spikes_per_sample", "sops_per_sample") if "accuracy" in summary else (
+    keys = ("accuracy", "spikes_per_sample", "sops_per_sample") if "accuracy" in summary else (
         "nrmse", "vpt", "vpt_lyapunov_times", "memory_capacity", "spike_efficiency", "sops_per_step")
     print(json.dumps({k: summary[k] for k in (*keys, "synapses", "neurons")}, indent=2))
     return 0
@@ -250,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--task", choices=["lorenz63", "lorenz96", "rossler", "nmnist", "shd", "dvs_gesture"],
                        help="a chaotic system to predict or an event data set to classify (needs --data-dir)")
         p.add_argument("--data-dir", dest="data_dir", help="folder of the event data set (classification tasks)")
+        p.add_argument("--training", choices=["stdp", "backprop"],
+                       help="classification: STDP + readouts, or BPTT of the recurrent layer (HoNB/HeNB)")
         p.add_argument("--neurons", type=int)
         p.add_argument("--neuron-het", dest="neuron_het", choices=["homo", "hetero"])
         p.add_argument("--stdp-het", dest="stdp_het", choices=["homo", "hetero"])

@@ -61,8 +61,9 @@ def run_bayesopt(
 ) -> dict:
     check_budget(n_init, n_iter)
     _check_objective(objective)
-    if task.task in CLASSIFICATION:
-        raise ValueError(f"bayesopt tunes reservoirs for the prediction tasks (lorenz63, lorenz96, rossler); got {task.task!r}")
+    if task.task in CLASSIFICATION or task.training != "stdp":
+        raise ValueError(f"bayesopt tunes STDP reservoirs for the prediction tasks (lorenz63, lorenz96, rossler); "
+                         f"got task {task.task!r} with {task.training} training")
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

@@ -36,6 +36,13 @@ class TaskConfig:
     data_dir: str | None = None  # classification: the data set's folder
     frames: int = 8  # classification: time bins per sample
     stdp_samples: int = 200  # classification: training samples STDP sees
+    training: str = "stdp"  # classification: "stdp" (+ readouts) or "backprop" (HoNB / HeNB, 004 §VI.C)
+    bptt_epochs: int = 5
+    bptt_lr: float = 2e-3
+
+    def __post_init__(self) -> None:
+        if self.training not in ("stdp", "backprop"):
+            raise ValueError(f"task.training must be stdp or backprop; got {self.training!r}")
     warmup: int = 100
     train: int = 500
     horizon: int = 100
@@ -132,8 +139,16 @@ def run_reservoir(net: ReservoirConfig, task: TaskConfig, run_dir: str | Path) -
 
         train, test = load_dataset(task.task, task.data_dir, T=task.frames)
         res = build_reservoir(net, int(np.prod(train.x.shape[2:])))
-        summary = classify(res, net, train, test, task.stdp_samples if task.stdp_epochs > 0 else 0)
+        if task.training == "backprop":
+            from .backprop import train_backprop
+            from .classify import input_scale
+
+            summary = train_backprop(res, train, test, net.substeps, input_scale(train, net), task.bptt_epochs, task.bptt_lr, seed=net.seed)
+        else:
+            summary = classify(res, net, train, test, task.stdp_samples if task.stdp_epochs > 0 else 0)
     else:
+        if task.training != "stdp":
+            raise ValueError(f"task.training={task.training!r}: backprop training (HoNB/HeNB) is for the classification tasks {CLASSIFICATION}")
         u, mean, std = task_series(task)
         res = build_reservoir(net, u.shape[1])
         res = stdp_train(res, u, task, net.substeps) if task.stdp_epochs > 0 else res
