@@ -24,6 +24,8 @@ def main() -> None:
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--neurons", type=int, default=500)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    ap.add_argument("--bptt-seeds", type=int, nargs="+", default=[0, 1], help="HoNB/HeNB seeds (BPTT is ~20x costlier)")
+    ap.add_argument("--bptt-epochs", type=int, default=3)
     ap.add_argument("--runs-dir", default="runs/hrsnn_nmnist")
     ap.add_argument("--out", default="results/hrsnn_nmnist.json")
     args = ap.parse_args()
@@ -31,8 +33,9 @@ def main() -> None:
     for name, nh, sh, training in (("HoNHoS", "homo", "homo", "stdp"), ("HeNHoS", "hetero", "homo", "stdp"),
                                    ("HoNHeS", "homo", "hetero", "stdp"), ("HeNHeS", "hetero", "hetero", "stdp"),
                                    ("HoNB", "homo", "homo", "backprop"), ("HeNB", "hetero", "homo", "backprop")):
-        task = TaskConfig(task="nmnist", data_dir=args.data_dir, frames=8, training=training)
-        rows = [{k: s.get(k) for k in KEYS} for seed in args.seeds
+        task = TaskConfig(task="nmnist", data_dir=args.data_dir, frames=8, training=training, bptt_epochs=args.bptt_epochs)
+        seeds = args.seeds if training == "stdp" else args.bptt_seeds
+        rows = [{k: s.get(k) for k in KEYS} for seed in seeds
                 for s in [run_reservoir(ReservoirConfig(neurons=args.neurons, neuron_het=nh, stdp_het=sh, seed=seed), task,
                                         Path(args.runs_dir) / f"{name}_{seed}")]]
         out[name] = {"runs": rows, **{k: {"mean": float(np.mean(v)), "std": float(np.std(v))}
