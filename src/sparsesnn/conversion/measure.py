@@ -45,7 +45,7 @@ def time_lag_statistics(accuracy_T: Sequence[float], masfr_T: Sequence[float], s
     Returns the lags, the one-sided Wilcoxon signed-rank p-value of "accuracy saturates later
     than MASFR" (all runs, sparse, dense) and the two-sided Mann-Whitney U p-value between the
     positive lags of sparse and dense runs (``None`` where a group is too small)."""
-    acc, rate, sp = (np.asarray(v) for v in (accuracy_T, masfr_T, sparse))
+    acc, rate, sp = np.asarray(accuracy_T, dtype=float), np.asarray(masfr_T, dtype=float), np.asarray(sparse, dtype=bool)
     lag = acc - rate
 
     def wilcoxon(mask: np.ndarray) -> float | None:
@@ -82,11 +82,12 @@ def plot_lag_kde(lags_sparse: Sequence[float], lags_dense: Sequence[float], path
         if len(lags) >= 2 and np.std(lags) > 0:
             grid = np.linspace(0, lags.max() * 1.5, 200)
             ax.plot(grid, stats.gaussian_kde(lags)(grid), color=colour, label=f"{name} (n={len(lags)})")
-        if len(lags):
-            ax.axvline(lags.mean(), color=colour, ls="--", lw=1)
+        if len(lags):  # the mean is drawn even where too few lags for a density
+            ax.axvline(lags.mean(), color=colour, ls="--", lw=1, label=f"{name} mean (n={len(lags)})")
     ax.set_xlabel("time lag (accuracy − MASFR saturation T)")
     ax.set_ylabel("density")
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
