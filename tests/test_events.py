@@ -76,6 +76,18 @@ def test_official_layout(tmp_path):
     assert tr.x[1, :, 1, 7, 7].sum() == 1
 
 
+def test_downsampled_frames_are_block_maxima(tmp_path):
+    root = tmp_path / "nm"
+    root.mkdir()
+    _write_subset(root)
+    full, _ = load_nmnist(root, T=3, cache_dir=tmp_path / "c")
+    half, _ = load_nmnist(root, T=3, cache_dir=tmp_path / "c", downsample=2)
+    assert half.x.shape == (12, 3, 2, 17, 17)
+    assert torch.equal(half.x, full.x.unflatten(-1, (17, 2)).unflatten(-3, (17, 2)).amax(dim=(-3, -1)))
+    with pytest.raises(ValueError, match="divide"):
+        load_nmnist(root, T=3, downsample=3)
+
+
 def test_missing_folder_and_listing(tmp_path):
     with pytest.raises(DatasetNotFoundError):
         load_nmnist(tmp_path / "nope")

@@ -19,9 +19,10 @@ IMAGE_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion_mnist": (1, 
 
 
 def load_dataset(
-    name: str, data_dir: str | Path | None = None, download: bool = False, T: int = 8
+    name: str, data_dir: str | Path | None = None, download: bool = False, T: int = 8, downsample: int | None = None
 ) -> tuple[Split, Split]:
-    """(train, test) splits of data set ``name`` (event data binned into ``T`` frames)."""
+    """(train, test) splits of data set ``name`` (event data binned into ``T`` frames and, with
+    ``downsample`` k, max-pooled over k×k pixels; None keeps each loader's default)."""
     if name == "digits":
         return load_digits()
     if name in DATASETS and data_dir is None:
@@ -30,14 +31,15 @@ def load_dataset(
         return load_idx_dataset(name, data_dir, download=download)
     if name in ("cifar10", "cifar100"):
         return load_cifar(name, data_dir, download)
+    pooled = {} if downsample is None else {"downsample": downsample}
     if name == "nmnist":
-        return load_nmnist(data_dir, T=T, download=download)
+        return load_nmnist(data_dir, T=T, download=download, **pooled)
     if name == "shd":
         return load_shd(data_dir, T=T, download=download)
     if name == "dvs_gesture":
-        return load_dvs_gesture(data_dir, T=T, download=download)
+        return load_dvs_gesture(data_dir, T=T, download=download, **pooled)
     if name == "cifar10_dvs":
-        return load_cifar10_dvs(data_dir, T=T, download=download)
+        return load_cifar10_dvs(data_dir, T=T, download=download, **pooled)
     raise ValueError(f"unknown dataset {name!r}; choose one of {list(DATASETS)}")
 
 

@@ -21,7 +21,7 @@ from ..errors import DatasetError, DatasetNotFoundError
 from .aedat import parse_aedat2, parse_aedat31
 from .archives import CIFAR10_DVS, DVS_GESTURE, ensure
 from .cache import cached, file_key
-from .events import to_frames
+from .events import pool_frames, to_frames
 from .split import Split
 
 SENSOR = (128, 128)
@@ -29,10 +29,7 @@ CIFAR10_DVS_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "
 
 
 def _frames(events: np.ndarray, T: int, downsample: int) -> np.ndarray:
-    f = np.minimum(to_frames(events, SENSOR, T), 1)
-    if downsample > 1:
-        f = f.reshape(T, 2, 128 // downsample, downsample, 128 // downsample, downsample).max(axis=(3, 5))
-    return f.astype(np.uint8)
+    return pool_frames(np.minimum(to_frames(events, SENSOR, T), 1), downsample).astype(np.uint8)
 
 
 def _gesture_split(root: Path, listing: str, T: int, downsample: int) -> Split:

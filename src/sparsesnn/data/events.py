@@ -62,3 +62,13 @@ def to_frames(
     keep = idx < n_frames
     np.add.at(frames, (idx[keep], events["p"][keep].astype(np.int64), events["y"][keep], events["x"][keep]), 1.0)
     return frames
+
+
+def pool_frames(frames: np.ndarray, k: int) -> np.ndarray:
+    """Max-pool ``[..., H, W]`` frames over k×k blocks (a pixel is active if any of its block is)."""
+    if k == 1:
+        return frames
+    *lead, h, w = frames.shape
+    if h % k or w % k:
+        raise ValueError(f"downsample {k} must divide the sensor size {h}×{w}")
+    return frames.reshape(*lead, h // k, k, w // k, k).max(axis=(-3, -1))

@@ -15,7 +15,7 @@ import torch
 from ..errors import DatasetError, DatasetNotFoundError
 from .archives import NMNIST, ensure
 from .cache import cached, file_key
-from .events import parse_nmnist, to_frames
+from .events import parse_nmnist, pool_frames, to_frames
 from .split import Split
 
 SENSOR = (34, 34)
@@ -49,19 +49,22 @@ def _listing(data_dir: Path, split: str) -> list[tuple[Path, int]]:
     return items
 
 
-def _frames(items: list[tuple[Path, int]], T: int) -> Split:
-    x = np.zeros((len(items), T, 2, *SENSOR[::-1]), dtype=np.uint8)
+def _frames(items: list[tuple[Path, int]], T: int, downsample: int) -> Split:
+    x = np.zeros((len(items), T, 2, SENSOR[1] // downsample, SENSOR[0] // downsample), dtype=np.uint8)
     y = np.zeros(len(items), dtype=np.int64)
     for i, (path, label) in enumerate(items):
-        x[i] = np.minimum(to_frames(parse_nmnist(path.read_bytes(), str(path), SENSOR), SENSOR, T), 1)
+        x[i] = pool_frames(np.minimum(to_frames(parse_nmnist(path.read_bytes(), str(path), SENSOR), SENSOR, T), 1), downsample)
         y[i] = label
     return Split(torch.from_numpy(x), torch.from_numpy(y), events=True)
 
 
 def load_nmnist(
-    data_dir: str | Path, T: int = 8, cache_dir: str | Path | None = None, download: bool = False
+    data_dir: str | Path, T: int = 8, cache_dir: str | Path | None = None, download: bool = False, downsample: int = 1
 ) -> tuple[Split, Split]:
-    """(train, test) as binary spike frames ``[N, T, 2, 34, 34]`` (uint8) from T equal time bins."""
+    """(train, test) as binary spike frames ``[N, T, 2, 34/k, 34/k]`` (uint8) from T equal time
+    bins, max-pooled over k×k pixels (``downsample`` k; 001 A.5 feeds S-TP 2×17×17 = 578 inputs)."""
+    if SENSOR[0] % downsample:
+        raise ValueError(f"downsample must divide the N-MNIST sensor size 34; got {downsample}")
     data_dir = Path(data_dir)
     if not any(data_dir.glob("train*.txt")):  # not the subset layout
         ensure(data_dir, NMNIST, download, "N-MNIST")
@@ -69,5 +72,5 @@ def load_nmnist(
         raise DatasetNotFoundError(f"N-MNIST folder {data_dir} does not exist (pass --download to fetch it)")
     items = {s: _listing(data_dir, s) for s in ("train", "test")}
     key = ("nmnist", T, {s: [(str(p), label) for p, label in v] for s, v in items.items()},
-           file_key(p for v in items.values() for p, _ in v))
-    return cached(key, lambda: (_frames(items["train"], T), _frames(items["test"], T)), cache_dir)
+           file_key(p for v in items.values() for p, _ in v)) + ((downsample,) if downsample > 1 else ())
+    return cached(key, lambda: (_frames(items["train"], T, downsample), _frames(items["test"], T, downsample)), cache_dir)

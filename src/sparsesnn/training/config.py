@@ -24,6 +24,7 @@ class DataConfig:
     val_fraction: float = 0.0
     batch_size: int = 100
     train_limit: int | None = None  # train on a fixed random subset of this many samples
+    downsample: int | None = None  # event data: max-pool frames over k×k pixels (None: the loader's default)
 
 
 @dataclass
@@ -113,6 +114,7 @@ class RunConfig:
         _check(0.0 <= d.val_fraction < 1.0, "data.val_fraction", "in [0, 1)", d.val_fraction)
         _check(d.batch_size >= 1, "data.batch_size", ">= 1", d.batch_size)
         _check(d.train_limit is None or d.train_limit >= 1, "data.train_limit", ">= 1 or null", d.train_limit)
+        _check(d.downsample is None or d.downsample >= 1, "data.downsample", ">= 1 or null", d.downsample)
         _check(t.epochs >= 1, "train.epochs", ">= 1", t.epochs)
         _check(t.lr > 0, "train.lr", "> 0", t.lr)
         _check(t.optimizer in OPTIMIZERS, "train.optimizer", f"one of {list(OPTIMIZERS)}", t.optimizer)

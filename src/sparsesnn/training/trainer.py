@@ -85,7 +85,7 @@ def build(cfg: RunConfig, initialise: bool = True) -> Experiment:
     cfg.validate()
     torch.manual_seed(cfg.train.seed)
     device = resolve_device(cfg.train.device)
-    train_all, test = load_dataset(cfg.data.dataset, cfg.data.data_dir, cfg.data.download, cfg.model.T)
+    train_all, test = load_dataset(cfg.data.dataset, cfg.data.data_dir, cfg.data.download, cfg.model.T, cfg.data.downsample)
     train, val = train_val_split(train_all, cfg.data.val_fraction, cfg.train.seed)
     if cfg.data.train_limit is not None and cfg.data.train_limit < len(train):
         pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(cfg.train.seed + 1))
