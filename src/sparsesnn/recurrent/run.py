@@ -39,10 +39,6 @@ class TaskConfig:
     training: str = "stdp"  # classification: "stdp" (+ readouts) or "backprop" (HoNB / HeNB, 004 §VI.C)
     bptt_epochs: int = 5
     bptt_lr: float = 2e-3
-
-    def __post_init__(self) -> None:
-        if self.training not in ("stdp", "backprop"):
-            raise ValueError(f"task.training must be stdp or backprop; got {self.training!r}")
     warmup: int = 100
     train: int = 500
     horizon: int = 100
@@ -50,6 +46,10 @@ class TaskConfig:
     stdp_epochs: int = 1  # passes of STDP over the training series (0: no plasticity)
     mc_samples: int = 2000
     tau_max: int = 100
+
+    def __post_init__(self) -> None:
+        if self.training not in ("stdp", "backprop"):
+            raise ValueError(f"task.training must be stdp or backprop; got {self.training!r}")
 
 
 def task_series(task: TaskConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
