@@ -114,3 +114,22 @@ def test_shd_published_zips_are_verified_and_unpacked(tmp_path, monkeypatch):
     assert train.y.tolist() == [4, 19] and test.x.shape == (2, 10, 700)
     with pytest.raises(DatasetNotFoundError, match="--download"):
         shd.load_shd(tmp_path / "empty")
+
+
+def test_reservoir_runs_on_shd_files(tmp_path):
+    """The HRSNN classification path on SHD's HDF5 layout (700 channels, frames from a config)."""
+    import json
+
+    import yaml
+
+    from sparsesnn.cli.main import main
+
+    data = tmp_path / "shd"
+    data.mkdir()
+    for part in ("train", "test"):
+        _write_shd(data / f"shd_{part}.h5")
+    cfg = tmp_path / "r.yaml"
+    cfg.write_text(yaml.safe_dump({"reservoir": {"neurons": 30}, "task": {"task": "shd", "data_dir": str(data), "frames": 40}}))
+    assert main(["reservoir", "--config", str(cfg), "--out", str(tmp_path / "run")]) == 0
+    s = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert 0.0 <= s["accuracy"] <= 1.0 and s["neurons"] == 30 and s["spikes_per_sample"] >= 0
