@@ -193,3 +193,44 @@ def test_vgg16_cifar_variant_converts_with_its_sparse_topology():
     ConvertedSNN(m, "qcfs", th).run(x, m(x).argmax(1), tally)
     assert tally.n == 3 and tally.acs[-1] > 0
     assert [round(layer_sparsity(c), 2) for c in convs] == [0.9] * 13
+
+
+def test_structured_pruning_equals_silencing_the_removed_neurons():
+    from sparsesnn.topology.structured import structured_prune
+
+    m = _ann(hidden=(64, 48), sparsity=None)
+    x = torch.rand(16, 20)
+    pruned, sparsity = structured_prune(m, 0.5, x[:4])
+    assert [s.weight.shape[0] for s in pruned.synapses] == [32, 24, 5] and pruned.config.hidden == [32, 24]
+    assert sparsity == pytest.approx([0.5, 0.75, 0.5])
+    # which neurons survived: match the kept rows of each layer against the original rows
+    masks, cols = [], torch.arange(20)
+    for new, old in zip(pruned.synapses[:-1], m.synapses[:-1]):
+        rows = old.weight.detach()[:, cols]
+        keep = [int(torch.nonzero((rows == r).all(1))[0]) for r in new.weight.detach()]
+        mask = torch.zeros(old.weight.shape[0])
+        mask[keep] = 1.0
+        masks.append(mask)
+        cols = torch.tensor(keep)
+    silenced = m(x, activation=lambda p, z: m.activations[p](z) * masks[p])
+    assert torch.allclose(pruned(x), silenced, atol=1e-5)
+    conv = _ann(arch="4C3-AP2-8C3-AP2-16", shape=(1, 8, 8), sparsity=None)
+    small, _ = structured_prune(conv, 0.5, torch.rand(2, 1, 8, 8))
+    assert small.config.arch == "2C3-AP2-4C3-AP2-8" and small(torch.rand(3, 1, 8, 8)).shape == (3, 5)
+    with pytest.raises(ValueError, match="dense"):
+        structured_prune(_ann(sparsity=0.7), 0.5, x[:4])
+
+
+def test_prune_cli_fine_tunes_and_converts(tmp_path, capsys):
+    dense, out = tmp_path / "dense", tmp_path / "pruned"
+    assert main(["train", "--dataset", "digits", "--ann", "--dense", "--model", "mlp", "--set", "model.hidden=[64]",
+                 "--epochs", "20", "--out", str(dense), "--no-progress"]) == 0
+    assert main(["prune", str(dense), "--ratio", "0.75", "--epochs", "5", "--out", str(out), "--no-progress"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["structured_pruning"]["layer_link_sparsity_vs_source"] == pytest.approx([0.75, 0.75]) and s["test_accuracy"] > 0.8
+    assert main(["convert", str(out), "--method", "qcfs", "--max-T", "4", "--no-progress"]) == 0
+    sparse = tmp_path / "sparse"
+    assert main(["train", "--dataset", "digits", "--ann", "--model", "mlp", "--set", "model.hidden=[64]", "--sparsity", "0.8",
+                 "--epochs", "1", "--out", str(sparse), "--no-progress"]) == 0
+    assert main(["prune", str(sparse), "--ratio", "0.5", "--out", str(tmp_path / "x")]) == 2
+    assert "dense ANN" in capsys.readouterr().err

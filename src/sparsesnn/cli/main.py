@@ -164,6 +164,30 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prune(args: argparse.Namespace) -> int:
+    from ..atomic import atomic_write_json
+    from ..models.ann import SparseANN
+    from ..topology.structured import structured_prune
+    from ..training.trainer import load_run, train
+
+    exp = load_run(args.run_dir)
+    if not isinstance(exp.model, SparseANN):
+        raise ConfigError(f"{args.run_dir} holds a spiking network; prune needs a dense ANN run (sparsesnn train --ann --dense)")
+    example = exp.model.batch_input(exp.train.x[:8], False)
+    model, sparsity = structured_prune(exp.model, args.ratio, example)
+    cfg = exp.config
+    cfg.model = model.config
+    cfg.set("train.epochs", args.epochs)
+    if args.lr is not None:
+        cfg.set("train.lr", args.lr)
+    summary = train(cfg, args.out, progress=not args.no_progress, initial_state=model.state_dict())
+    summary.update({"structured_pruning": {"source_run": str(args.run_dir), "ratio": args.ratio, "method": "DepGraph (torch-pruning), group L2",
+                                           "layer_link_sparsity_vs_source": sparsity}})
+    atomic_write_json(Path(args.out) / "summary.json", summary)
+    print(json.dumps({"test_accuracy": summary["test_accuracy"], "layer_link_sparsity_vs_source": sparsity}, indent=2))
+    return 0
+
+
 def _reservoir_configs(args: argparse.Namespace):
     """(ReservoirConfig, TaskConfig) from ``--config`` (sections 'reservoir' and 'task') and flags."""
     import yaml
@@ -244,6 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--aec-steps", dest="aec_steps", type=int, default=300, help="AEC fine-tuning steps (0: none)")
     p.add_argument("--test-limit", dest="test_limit", type=int, help="evaluate on the first N test samples")
     p.add_argument("--no-progress", action="store_true")
+    p = sub.add_parser("prune", help="structured post-training pruning (DepGraph) of a dense ANN run, then fine-tuning → OUT")
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--ratio", type=float, required=True, help="fraction of neurons/channels removed per layer (0.9 → 1 %% of hidden links)")
+    p.add_argument("--epochs", type=int, default=2, help="fine-tuning epochs")
+    p.add_argument("--lr", type=float, help="fine-tuning learning rate (default: the source run's)")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--no-progress", action="store_true")
     for name, text in (("reservoir", "HRSNN: build, STDP-train, ridge readout, chaotic prediction → RUN_DIR/summary.json"),
                        ("bayesopt", "Bayesian optimisation of a reservoir's parameter distributions → RUN_DIR/bo.jsonl, best.yaml")):
         p = sub.add_parser(name, help=text)
@@ -277,10 +308,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"train": _train, "evaluate": _evaluate, "analyze": _analyze, "report": _report, "export": _export, "sweep": _sweep,
-                "convert": _convert, "reservoir": _reservoir, "bayesopt": _bayesopt, "lnp": _lnp}
+                "convert": _convert, "prune": _prune, "reservoir": _reservoir, "bayesopt": _bayesopt, "lnp": _lnp}
     try:
         return handlers[args.command](args)
-    except (ConfigError, DatasetError, DatasetNotFoundError, ChecksumError, TrainingDiverged, CheckpointError,
+    except (ConfigError, DatasetError, DatasetNotFoundError, ChecksumError, TrainingDiverged, CheckpointError, ImportError,
             FileNotFoundError, ValueError) as exc:
         print(f"sparsesnn {args.command}: error: {exc}", file=sys.stderr)
         return 2

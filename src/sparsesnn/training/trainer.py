@@ -228,10 +228,13 @@ def _save(exp: Experiment, run_dir: Path, epoch: int, generator: torch.Generator
     )
 
 
-def train(cfg: RunConfig, run_dir: str | Path, progress: bool = True) -> dict:
-    """Train a (sparse or dense) spiking MLP and write the run directory; returns the summary."""
+def train(cfg: RunConfig, run_dir: str | Path, progress: bool = True, initial_state: dict | None = None) -> dict:
+    """Train a model and write the run directory; returns the summary. ``initial_state``
+    (a state dict of the same architecture) replaces the initial weights (fine-tuning)."""
     run_dir = Path(run_dir)
     exp = build(cfg)
+    if initial_state is not None:
+        exp.model.load_state_dict(initial_state)
     if exp.ctx.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "metrics.jsonl").unlink(missing_ok=True)
