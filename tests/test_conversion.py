@@ -234,3 +234,31 @@ def test_prune_cli_fine_tunes_and_converts(tmp_path, capsys):
                  "--epochs", "1", "--out", str(sparse), "--no-progress"]) == 0
     assert main(["prune", str(sparse), "--ratio", "0.5", "--out", str(tmp_path / "x")]) == 2
     assert "dense ANN" in capsys.readouterr().err
+
+
+def test_csqcfs_two_stage_starts_every_channel_at_the_layer_threshold(tmp_path):
+    """003 App. C.3: S-QCFS (one softplus threshold per layer), then channel-wise fine-tuning."""
+    layer = _ann(activation="sqcfs", sparsity=0.7)
+    assert all(a.p.numel() == 1 for a in layer.activations)
+    with torch.no_grad():
+        for i, a in enumerate(layer.activations):
+            a.p.fill_(0.3 * (i + 1))
+    channel = _ann(activation="csqcfs", sparsity=0.7, seed=5)
+    channel.load_state_dict(layer.state_dict())
+    assert [tuple(a.p.shape) for a in channel.activations] == [(32,), (32,)]
+    assert all(torch.all(a.p == 0.3 * (i + 1)) for i, a in enumerate(channel.activations))
+    x = torch.rand(8, 20)
+    assert torch.equal(channel(x), layer(x))  # same network until the channels are fine-tuned apart
+    # the CLI: stage 1, then stage 2 from it with the topology frozen, then conversion
+    s1, s2 = tmp_path / "s1", tmp_path / "s2"
+    base = ["train", "--dataset", "digits", "--ann", "--model", "mlp", "--set", "model.hidden=[64]", "--sparsity", "0.8", "--no-progress"]
+    assert main([*base, "--set", "model.activation=sqcfs", "--epochs", "3", "--out", str(s1)]) == 0
+    assert main([*base, "--set", "model.activation=csqcfs", "--set", "topology.evolve=false", "--epochs", "1",
+                 "--init-from", str(s1), "--out", str(s2)]) == 0
+    from sparsesnn.training.rundir import load_checkpoint
+
+    a, b = (load_checkpoint(d / "checkpoint.pt")["model"] for d in (s1, s2))
+    assert torch.equal(a["synapses.0.rows"], b["synapses.0.rows"]) and torch.equal(a["synapses.0.cols"], b["synapses.0.cols"])
+    assert b["activations.0.p"].shape == (64,) and b["activations.0.p"].std() > 0  # channels moved apart
+    assert main(["convert", str(s2), "--method", "csqcfs", "--max-T", "4", "--no-progress"]) == 0
+    assert main([*base, "--set", "model.hidden=[32]", "--epochs", "1", "--init-from", str(s1), "--out", str(tmp_path / "x")]) == 2

@@ -63,6 +63,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    help="override any config field, e.g. --set topology.regrowth=ch2_l3n")
     p.add_argument("--out", type=Path, help="run directory (required unless --resume)")
     p.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue RUN_DIR from its last checkpoint; --epochs is the new total")
+    p.add_argument("--init-from", dest="init_from", type=Path, metavar="RUN_DIR",
+                   help="start from RUN_DIR's trained weights and topology (same architecture), e.g. CS-QCFS stage 2")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -94,7 +96,12 @@ def _train(args: argparse.Namespace) -> int:
         cfg.set("data.download", True)
     if args.dense:
         cfg.set("train.dense", True)
-    summary = train(cfg, args.out, progress=not args.no_progress)
+    initial = None
+    if args.init_from is not None:
+        from ..training.rundir import load_checkpoint
+
+        initial = load_checkpoint(args.init_from / "checkpoint.pt")["model"]
+    summary = train(cfg, args.out, progress=not args.no_progress, initial_state=initial)
     print(json.dumps(summary_view(summary), indent=2))
     return 0
 

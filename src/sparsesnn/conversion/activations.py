@@ -7,7 +7,9 @@ h(z) on average — the identity the converter relies on.
 
 CS-QCFS (Yang et al. 2025; 003 App. A): the same with one threshold per channel (per feature
 of a linear layer), λ_c = softplus(p_c) so a threshold can never turn negative (the failure
-QCFS's λ shows with a small initial value).
+QCFS's λ shows with a small initial value). Its two-stage schedule (003 App. C.3) first trains
+S-QCFS — one softplus threshold per layer (``sqcfs``) — then fine-tunes channel-wise thresholds:
+a CS-QCFS layer loading an S-QCFS state starts every channel at the layer's threshold.
 """
 
 from __future__ import annotations
@@ -51,13 +53,20 @@ class QCFS(nn.Module):
 
 
 class CSQCFS(nn.Module):
-    """Channel-wise QCFS: λ_c = softplus(p_c) per channel, created on the first forward."""
+    """Channel-wise QCFS: λ_c = softplus(p_c) per channel (``channels`` = 1: S-QCFS, one
+    softplus threshold for the layer)."""
 
     def __init__(self, levels: int, lam: float = 4.0, channels: int = 1, conv: bool = False) -> None:
         super().__init__()
         self.levels = int(levels)
         p0 = lam + math.log(-math.expm1(-lam))  # softplus⁻¹(λ)
         self.p = nn.Parameter(torch.full((channels, 1, 1) if conv else (channels,), p0))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # type: ignore[override]
+        p = state_dict.get(prefix + "p")
+        if p is not None and p.numel() == 1 and self.p.numel() > 1:  # stage 2 of CS-QCFS: broadcast the layer's threshold
+            state_dict = {**state_dict, prefix + "p": p.reshape(1).expand(self.p.numel()).reshape(self.p.shape).clone()}
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def lam(self) -> torch.Tensor:
         return F.softplus(self.p)
@@ -66,7 +75,7 @@ class CSQCFS(nn.Module):
         return self.lam().detach().expand(like.shape[1:]).clone()
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if tuple(self.p.shape) != _channel_shape(z):
+        if self.p.numel() > 1 and tuple(self.p.shape) != _channel_shape(z):
             raise ValueError(f"CS-QCFS has thresholds of shape {tuple(self.p.shape)} but got input {tuple(z.shape)}")
         return qcfs(z, self.lam(), self.levels)
 
@@ -78,15 +87,15 @@ class ReLU(nn.ReLU):
         return None
 
 
-ACTIVATIONS = ("qcfs", "csqcfs", "relu")
+ACTIVATIONS = ("qcfs", "csqcfs", "sqcfs", "relu")
 
 
 def make_activation(kind: str, levels: int, lam: float, in_shape: tuple[int, ...]) -> nn.Module:
     """The activation after a layer whose output (one sample) has shape ``in_shape``."""
     if kind == "qcfs":
         return QCFS(levels, lam)
-    if kind == "csqcfs":
-        return CSQCFS(levels, lam, in_shape[0], conv=len(in_shape) == 3)
+    if kind in ("csqcfs", "sqcfs"):
+        return CSQCFS(levels, lam, in_shape[0] if kind == "csqcfs" else 1, conv=len(in_shape) == 3)
     if kind == "relu":
         return ReLU()
     raise ValueError(f"model.activation must be one of {list(ACTIVATIONS)}; got {kind!r}")

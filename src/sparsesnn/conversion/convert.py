@@ -33,15 +33,16 @@ def calibrate(model: SparseANN, method: str, calib_x: torch.Tensor, n_thresholds
     taps = th.collect(model, calib_x)
     kind = model.config.activation
     if method in ("qcfs", "csqcfs"):
-        if kind != method:
-            raise ConfigError(f"--method {method} needs an ANN trained with model.activation {method}; this run used {kind!r}")
+        allowed = ("csqcfs", "sqcfs") if method == "csqcfs" else ("qcfs",)
+        if kind not in allowed:
+            raise ConfigError(f"--method {method} needs an ANN trained with model.activation {' or '.join(allowed)}; this run used {kind!r}")
         return [act.thresholds(z) for act, (z, _) in zip(model.activations, taps)]
     if method == "snm":
         return [th.neuron_max(a) for _, a in taps]
     if method == "aec":
         return [initial_params(a) for _, a in taps]
     if dcgs_threshold == "auto":
-        dcgs_threshold = "lambda" if kind in ("qcfs", "csqcfs") else "percentile"
+        dcgs_threshold = "lambda" if kind != "relu" else "percentile"
     if dcgs_threshold == "lambda":  # the ANN's own clipping threshold is the top level
         return [act.thresholds(z) for act, (z, _) in zip(model.activations, taps)]
     if dcgs_threshold == "percentile":

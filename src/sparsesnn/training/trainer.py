@@ -234,7 +234,10 @@ def train(cfg: RunConfig, run_dir: str | Path, progress: bool = True, initial_st
     run_dir = Path(run_dir)
     exp = build(cfg)
     if initial_state is not None:
-        exp.model.load_state_dict(initial_state)
+        try:
+            exp.model.load_state_dict(initial_state)
+        except RuntimeError as exc:
+            raise ValueError(f"the initial weights do not fit this model's architecture: {exc}") from None
     if exp.ctx.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "metrics.jsonl").unlink(missing_ok=True)
