@@ -198,5 +198,11 @@ def test_reservoir_classifies_nmnist_events_through_the_cli(tmp_path, capsys):
     s = json.loads((bp / "summary.json").read_text())
     assert s["accuracy"] >= 0.8 and s["dale_violations"] == 0 and s["train_loss"][-1] < s["train_loss"][0]
     assert main(["reservoir", "--task", "lorenz63", "--training", "backprop", "--neurons", "40", "--out", str(tmp_path / "x")]) == 2
-    assert main(["bayesopt", "--task", "nmnist", "--data-dir", str(root), "--out", str(tmp_path / "bo")]) == 2
-    assert "prediction tasks" in capsys.readouterr().err
+    # BO over the distributions with the validation fifth of the training set as objective
+    bo = tmp_path / "bo"
+    assert main(["bayesopt", "--task", "nmnist", "--data-dir", str(root), "--neurons", "60", "--init", "2", "--iterations", "1",
+                 "--seeds-per-eval", "1", "--out", str(bo)]) == 0
+    s = json.loads((bo / "bo_summary.json").read_text())
+    assert s["objective"] == "val_accuracy" and 0.0 <= s["best_objective"] <= 1.0 and "accuracy" in s["test"]
+    assert main(["bayesopt", "--task", "nmnist", "--data-dir", str(root), "--objective", "val_nrmse", "--out", str(tmp_path / "b2")]) == 2
+    assert "val_accuracy" in capsys.readouterr().err

@@ -231,8 +231,11 @@ def _reservoir(args: argparse.Namespace) -> int:
 def _bayesopt(args: argparse.Namespace) -> int:
     from ..recurrent.bo_run import run_bayesopt
 
+    from ..recurrent.run import CLASSIFICATION
+
     net, task = _reservoir_configs(args)
-    s = run_bayesopt(net, task, args.out, args.objective, args.init, args.iterations, args.seeds_per_eval)
+    objective = args.objective or ("val_accuracy" if task.task in CLASSIFICATION else "efficiency")
+    s = run_bayesopt(net, task, args.out, objective, args.init, args.iterations, args.seeds_per_eval)
     print(json.dumps({k: s[k] for k in ("objective", "best_objective", "best_of_init", "best_params", "test")}, indent=2))
     return 0
 
@@ -296,8 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--stdp-het", dest="stdp_het", choices=["homo", "hetero"])
         p.add_argument("--seed", type=int)
         p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--objective", choices=["efficiency", "val_nrmse"], default="efficiency",
-                   help="spike efficiency (004 eq. 10) or closed-loop NRMSE on a validation stretch of the training series")
+    p.add_argument("--objective", choices=["efficiency", "val_nrmse", "val_accuracy"],
+                   help="prediction: spike efficiency (004 eq. 10, default) or closed-loop NRMSE on a validation stretch of the "
+                        "training series; classification: accuracy on a validation fifth of the training set (default)")
     p.add_argument("--init", type=int, default=8, help="Sobol points before the GP takes over")
     p.add_argument("--iterations", type=int, default=20, help="expected-improvement steps")
     p.add_argument("--seeds-per-eval", dest="seeds_per_eval", type=int, default=2, help="reservoirs averaged per evaluation")
