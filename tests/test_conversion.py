@@ -262,3 +262,23 @@ def test_csqcfs_two_stage_starts_every_channel_at_the_layer_threshold(tmp_path):
     assert b["activations.0.p"].shape == (64,) and b["activations.0.p"].std() > 0  # channels moved apart
     assert main(["convert", str(s2), "--method", "csqcfs", "--max-T", "4", "--no-progress"]) == 0
     assert main([*base, "--set", "model.hidden=[32]", "--epochs", "1", "--init-from", str(s1), "--out", str(tmp_path / "x")]) == 2
+
+
+def test_aec_windows_use_the_parameters_tuned_for_them(tmp_path):
+    m = _ann(hidden=(32,), sparsity=0.7)
+    x = torch.rand(40, 20)
+    y = m(x).argmax(1)
+    snn = ConvertedSNN(m, "aec", calibrate(m, "aec", x, 4, "auto", 3))
+    other = [p * 0.5 for p in snn.thresholds]
+    snn.window_thresholds = {2: other}
+    tally = Tally(3, snn.populations)
+    snn.run(x, y, tally)
+    for T, params in ((1, snn.thresholds), (2, other), (3, snn.thresholds)):
+        logits, _, _ = snn.aec_forward(x, T, params)
+        assert tally.correct[T - 1] == float((logits.argmax(-1) == y).sum())
+    run = tmp_path / "ann"
+    assert main(["train", "--dataset", "digits", "--ann", "--model", "mlp", "--set", "model.hidden=[32]", "--sparsity", "0.8",
+                 "--epochs", "2", "--out", str(run), "--no-progress"]) == 0
+    assert main(["convert", str(run), "--method", "aec", "--max-T", "3", "--aec-steps", "3", "--aec-per-T", "--no-progress"]) == 0
+    r = json.loads((run / "conversion-aec.json").read_text())
+    assert r["aec_finetune_T"] == "every T" and sorted(r["aec_params"]) == ["1", "2", "3"]

@@ -162,7 +162,7 @@ def _convert(args: argparse.Namespace) -> int:
 
     r = convert_run(args.run_dir, args.method, args.max_T, batch_size=args.batch_size, calib_samples=args.calib_samples,
                     n_thresholds=args.n_thresholds, dcgs_threshold=args.dcgs_threshold, aec_finetune_T=args.aec_T,
-                    aec_steps=args.aec_steps, test_limit=args.test_limit, progress=not args.no_progress)
+                    aec_steps=args.aec_steps, aec_per_T=args.aec_per_T, test_limit=args.test_limit, progress=not args.no_progress)
     sat = r["saturation_T"]
     at = (sat or r["T"][-1]) - 1
     print(json.dumps({k: r[k] for k in ("method", "ann_accuracy", "saturation_T", "link_sparsity")} | {
@@ -276,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dcgs-threshold", dest="dcgs_threshold", default="auto", choices=["auto", "percentile", "var"])
     p.add_argument("--aec-T", dest="aec_T", type=int, default=8, help="AEC window used for threshold fine-tuning")
     p.add_argument("--aec-steps", dest="aec_steps", type=int, default=300, help="AEC fine-tuning steps (0: none)")
+    p.add_argument("--aec-per-T", dest="aec_per_T", action="store_true",
+                   help="fine-tune AEC's parameters separately for every window T = 1..max-T (max-T × the cost)")
     p.add_argument("--test-limit", dest="test_limit", type=int, help="evaluate on the first N test samples")
     p.add_argument("--no-progress", action="store_true")
     p = sub.add_parser("prune", help="structured post-training pruning (DepGraph) of a dense ANN run, then fine-tuning → OUT")

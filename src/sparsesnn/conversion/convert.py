@@ -50,9 +50,11 @@ def calibrate(model: SparseANN, method: str, calib_x: torch.Tensor, n_thresholds
     return [th.channel_gaussian(z, max_T * 2**n_thresholds) for z, _ in taps]
 
 
-def finetune_aec(snn: ConvertedSNN, x: torch.Tensor, y: torch.Tensor, T: int, steps: int, lr: float = 0.01, batch: int = 200, seed: int = 0) -> list[float]:
-    """Fine-tune the AEC parameters on training data with the ANN weights frozen (cross-entropy
-    through straight-through spike times, as the reference). Returns the loss curve."""
+def finetune_aec(snn: ConvertedSNN, x: torch.Tensor, y: torch.Tensor, T: int, steps: int, lr: float = 0.01, batch: int = 200,
+                 seed: int = 0) -> tuple[list[torch.Tensor], list[float]]:
+    """Fine-tune the AEC parameters for window ``T`` on training data, starting from the
+    converter's, with the ANN weights frozen (cross-entropy through straight-through spike
+    times, as the reference). Returns (the tuned parameters, the loss curve)."""
     params = AECParams(snn.thresholds)
     opt = torch.optim.Adam(params.parameters(), lr=lr)
     g = torch.Generator().manual_seed(seed)
@@ -67,8 +69,7 @@ def finetune_aec(snn: ConvertedSNN, x: torch.Tensor, y: torch.Tensor, T: int, st
         loss.backward()
         opt.step()
         losses.append(float(loss.detach()))
-    snn.thresholds = [p.detach().clone() for p in params.values]
-    return losses
+    return [p.detach().clone() for p in params.values], losses
 
 
 def convert_run(
@@ -81,6 +82,7 @@ def convert_run(
     dcgs_threshold: str = "auto",
     aec_finetune_T: int = 8,
     aec_steps: int = 300,
+    aec_per_T: bool = False,
     test_limit: int | None = None,
     progress: bool = True,
 ) -> dict:
@@ -108,10 +110,16 @@ def convert_run(
     snn = ConvertedSNN(model, method, calibrate(model, method, calib_x, n_thresholds, dcgs_threshold, max_T), n_thresholds)
     extra: dict = {}
     if method == "aec" and aec_steps > 0:
-        xs = model.batch_input(exp.train.x, False)
-        losses = finetune_aec(snn, xs, exp.train.y.long(), min(aec_finetune_T, max_T), aec_steps, seed=exp.config.train.seed)
-        extra = {"aec_finetune_T": min(aec_finetune_T, max_T), "aec_finetune_steps": aec_steps,
-                 "aec_finetune_loss": [losses[0], losses[-1]], "aec_params": [p.tolist() for p in snn.thresholds]}
+        xs, ys = model.batch_input(exp.train.x, False), exp.train.y.long()
+        windows = range(1, max_T + 1) if aec_per_T else [min(aec_finetune_T, max_T)]
+        tuned = {T: finetune_aec(snn, xs, ys, T, aec_steps, seed=exp.config.train.seed) for T in windows}
+        if aec_per_T:  # every window T simulated with the parameters tuned for it
+            snn.window_thresholds = {T: params for T, (params, _) in tuned.items()}
+        else:
+            snn.thresholds = tuned[windows[0]][0]
+        extra = {"aec_finetune_T": "every T" if aec_per_T else windows[0], "aec_finetune_steps": aec_steps,
+                 "aec_finetune_loss": {T: [loss[0], loss[-1]] for T, (_, loss) in tuned.items()},
+                 "aec_params": {T: [p.tolist() for p in params] for T, (params, _) in tuned.items()}}
     test = exp.test if test_limit is None else exp.test.subset(torch.arange(min(test_limit, len(exp.test))))
     tally = Tally(max_T, snn.populations)
     n_batches = -(-len(test) // batch_size)

@@ -75,6 +75,7 @@ class ConvertedSNN:
         if any(kind == "MP" for kind, _ in model.pools):
             raise ValueError("max pooling does not convert to rate-coded spikes; train the ANN with AP (average pooling)")
         self.model, self.method, self.thresholds, self.n_thresholds = model.eval(), method, thresholds, n_thresholds
+        self.window_thresholds: dict[int, list[torch.Tensor]] = {}  # AEC: parameters tuned for one window T
         self.degrees = model.out_degrees()
         self.populations = len(model.activations)
         self.neuron_counts = [int(torch.tensor(s).prod()) for s in model.in_shapes[1:]]
@@ -129,7 +130,7 @@ class ConvertedSNN:
         return neurons.mth_diff(z, theta, self.n_thresholds)
 
     def _aec_window(self, x: torch.Tensor, y: torch.Tensor, T: int, tally: Tally) -> None:
-        logits, spikes, acs = self.aec_forward(x, T)
+        logits, spikes, acs = self.aec_forward(x, T, self.window_thresholds.get(T))
         tally.correct[T - 1] += float((logits.argmax(-1) == y).sum())
         tally.spikes[:, T - 1] += torch.tensor(spikes, dtype=torch.float64)
         tally.acs[T - 1] += acs
