@@ -230,7 +230,6 @@ def _reservoir(args: argparse.Namespace) -> int:
 
 def _bayesopt(args: argparse.Namespace) -> int:
     from ..recurrent.bo_run import run_bayesopt
-
     from ..recurrent.run import CLASSIFICATION
 
     net, task = _reservoir_configs(args)
