@@ -282,3 +282,38 @@ def test_aec_windows_use_the_parameters_tuned_for_them(tmp_path):
     assert main(["convert", str(run), "--method", "aec", "--max-T", "3", "--aec-steps", "3", "--aec-per-T", "--no-progress"]) == 0
     r = json.loads((run / "conversion-aec.json").read_text())
     assert r["aec_finetune_T"] == "every T" and sorted(r["aec_params"]) == ["1", "2", "3"]
+
+
+def test_residual_blocks_add_the_input_or_its_projection():
+    m = _ann(arch="4C3-R4-R8-AP2-16", shape=(1, 8, 8), sparsity=0.7, conv_sparsity=0.5)
+    assert m.blocks == [(1, 2, None), (3, 4, 5)] and len(m.activations) == 6
+    x = torch.rand(3, 1, 8, 8)
+    s, act = m.synapses, m.activations
+    a0 = act[0](s[0](x))
+    b1 = s[2](act[1](s[1](a0))) + a0  # identity shortcut: 4 → 4 channels
+    a2 = act[2](b1)
+    b2 = s[4](act[3](s[3](a2))) + s[5](a2)  # 1×1 projection: 4 → 8 channels
+    h = torch.nn.functional.avg_pool2d(b2, 2).flatten(1)
+    assert torch.allclose(m(x), s[7](act[5](s[6](act[4](h)))), atol=1e-6)
+    with pytest.raises(ValueError, match="residual"):
+        _ann(arch="R4-16", shape=(1, 8, 8))
+    from sparsesnn.models import SpikingNet
+
+    with pytest.raises(ValueError, match="residual"):
+        SpikingNet((1, 8, 8), 5, ModelConfig(arch="4C3-R4-16"))
+    with pytest.raises(ValueError, match="residual"):
+        ConvertedSNN(m, "aec", [])
+    net = _ann(arch="resnet18", shape=(3, 32, 32), sparsity=0.99, conv_sparsity=0.9)
+    assert len(net.synapses) == 21 and len(net.blocks) == 8 and sum(b[2] is not None for b in net.blocks) == 3
+    assert net(torch.rand(2, 3, 32, 32)).shape == (2, 5)
+
+
+def test_trained_residual_net_converts_close_to_its_ann(tmp_path):
+    run = tmp_path / "res"
+    assert main(["train", "--dataset", "digits", "--ann", "--model", "8C3-R8-R16-AP2-32", "--sparsity", "0.9",
+                 "--conv-sparsity", "0.5", "--epochs", "15", "--lr", "0.005", "--out", str(run), "--no-progress"]) == 0
+    for method, T in (("qcfs", 32), ("dcgs", 16)):
+        assert main(["convert", str(run), "--method", method, "--max-T", str(T), "--no-progress"]) == 0
+        r = json.loads((run / f"conversion-{method}.json").read_text())
+        assert r["ann_accuracy"] > 0.8 and r["accuracy"][-1] >= r["ann_accuracy"] - 0.03, (method, r["ann_accuracy"], r["accuracy"][-1])
+        assert r["layer_sparsity"][0] == pytest.approx(0.5, abs=0.02) and r["sops_per_sample"][-1] > 0

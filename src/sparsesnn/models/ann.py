@@ -37,9 +37,8 @@ class SparseANN(LayeredNet):
     ) -> None:
         super().__init__()
         self._build_layout(input_shape, n_classes, config, sparsity, conv_sparsity)
-        # the activation before synapse j (j ≥ 1) acts on a tensor shaped like that synapse's input
         self.activations = nn.ModuleList(
-            make_activation(config.activation, config.levels, config.qcfs_lambda, shape) for shape in self.in_shapes[1:]
+            make_activation(config.activation, config.levels, config.qcfs_lambda, shape) for shape in self.populations
         )
 
     def forward(self, x: torch.Tensor, recorder=None, taps: list | None = None,
@@ -52,13 +51,22 @@ class SparseANN(LayeredNet):
             raise ValueError(f"expected input [B, {self.input_shape}]; got {tuple(x.shape)}")
         cur = self.synapses[0](x)
         population = 0
+
+        def fire(z: torch.Tensor) -> torch.Tensor:
+            nonlocal population
+            act = self.activations[population](z) if activation is None else activation(population, z)
+            if taps is not None:
+                taps.append((z, act))
+            population += 1
+            return act
+
         for kind, index in self.plan[1:]:
             if kind == "syn":
-                act = self.activations[population](cur) if activation is None else activation(population, cur)
-                if taps is not None:
-                    taps.append((cur, act))
-                population += 1
-                cur = self.synapses[index](act)
+                cur = self.synapses[index](fire(cur))
+            elif kind == "block":
+                first, second, short = self.blocks[index]
+                a = fire(cur)
+                cur = self.synapses[second](fire(self.synapses[first](a))) + (a if short is None else self.synapses[short](a))
             elif kind == "pool":
                 cur = pool(*self.pools[index], cur)
             else:

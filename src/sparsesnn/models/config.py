@@ -11,13 +11,17 @@ from ..neurons.surrogate import SURROGATES
 from ..topology.weight_init import WEIGHT_INITS
 
 # Architectures of 001 A.5 as layer specs: "<c>C<k>" conv, "AP<k>"/"MP<k>" pooling, "<n>" linear
-_TOKEN = re.compile(r"\d+C\d+|[AM]P\d+|\d+")
+_TOKEN = re.compile(r"\d+C\d+|[AM]P\d+|R\d+|\d+")
 ARCHS = {
     "2conv2fc": "15C3-AP2-40C3-AP2-300",
     "6conv2fc": "128C3-128C3-MP2-256C3-256C3-MP2-512C3-512",
     # VGG-16, CIFAR variant (13 convolutions, 512-wide classifier; 002/003), average pooling so it
     # converts exactly; no BatchNorm layers (none to fold into the sparse kernels)
     "vgg16": "64C3-64C3-AP2-128C3-128C3-AP2-256C3-256C3-256C3-AP2-512C3-512C3-512C3-AP2-512C3-512C3-512C3-AP2-512-512",
+    # ResNet-18, CIFAR variant, for ANN conversion: 8 basic blocks "R<c>" (two 3×3 convolutions and
+    # an identity or 1×1 shortcut); stages downsample by average pooling, not stride 2, so every
+    # convolution is stride 1 and its SOPs are counted per receptive field
+    "resnet18": "64C3-R64-R64-AP2-R128-R128-AP2-R256-R256-AP2-R512-R512-AP4",
 }
 
 
@@ -76,7 +80,7 @@ class ModelConfig:
                 raise ValueError(f"model.embed_dim ({self.embed_dim}) must be a positive multiple of 2·model.heads ({self.heads})")
         for token in ([] if self.arch == "spikformer" else self.spec()):
             if not _TOKEN.fullmatch(token):
-                raise ValueError(f"model.arch: bad layer {token!r} in {self.arch!r}; use <c>C<k>, AP<k>, MP<k> or <n>, or one of {['mlp', *ARCHS]}")
+                raise ValueError(f"model.arch: bad layer {token!r} in {self.arch!r}; use <c>C<k>, AP<k>, MP<k>, R<c> or <n>, or one of {['mlp', *ARCHS]}")
         if not self.hidden or any(int(h) < 1 for h in self.hidden):
             raise ValueError(f"model.hidden must be a non-empty list of positive widths; got {self.hidden}")
         if self.kind not in ("snn", "ann"):

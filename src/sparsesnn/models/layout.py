@@ -2,7 +2,11 @@
 (:class:`~sparsesnn.models.net.SpikingNet`) and the ANNs trained for conversion
 (:class:`~sparsesnn.models.ann.SparseANN`), so a converted SNN has exactly its ANN's layers.
 
-Spec tokens: ``<c>C<k>`` convolution (padding k//2), ``AP<k>``/``MP<k>`` pooling, ``<n>`` linear.
+Spec tokens: ``<c>C<k>`` convolution (padding k//2), ``AP<k>``/``MP<k>`` pooling, ``<n>`` linear,
+``R<c>`` a residual basic block (ANNs for conversion): two 3×3 convolutions with an activation
+between them, plus the block's input — directly, or through a 1×1 convolution when the channel
+count changes — added to the second convolution's output before the next activation (a
+residual adds currents, which is also how a converted SNN adds it).
 """
 
 from __future__ import annotations
@@ -23,13 +27,23 @@ from ..layers.sparse_linear import SparseLinear, SparseLinks
 
 @dataclass
 class Layout:
-    """``plan``: ("syn", synapse index) / ("pool", pool index) / ("flatten", 0), in order;
-    ``in_shapes[i]``: the shape one sample has entering synapse i."""
+    """``plan``: ("syn", synapse index) / ("pool", pool index) / ("flatten", 0) / ("block", block
+    index), in order; ``in_shapes[i]``: the shape one sample has entering synapse i;
+    ``populations[p]``: the shape of the p-th activation (spiking population) in forward order;
+    ``blocks[b]``: synapse indices (first conv, second conv, shortcut conv or None)."""
 
     synapses: list[nn.Module]
     plan: list[tuple[str, int]]
     pools: list[tuple[str, int]]
     in_shapes: list[tuple[int, ...]]
+    populations: list[tuple[int, ...]]
+    blocks: list[tuple[int, int, int | None]]
+
+
+def _conv(c_in: int, c_out: int, k: int, conv_sparsity: float | None, bias: bool) -> nn.Module:
+    if conv_sparsity is not None:
+        return SparseConv2d(c_in, c_out, k, conv_sparsity, padding=k // 2, bias=bias)
+    return nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=bias)
 
 
 def build_layout(
@@ -47,20 +61,35 @@ def build_layout(
     plan: list[tuple[str, int]] = []
     pools: list[tuple[str, int]] = []
     in_shapes: list[tuple[int, ...]] = []
+    populations: list[tuple[int, ...]] = []
+    blocks: list[tuple[int, int, int | None]] = []
     shape = tuple(input_shape)
+
+    def add(layer: nn.Module, in_shape: tuple[int, ...], own_population: bool = True) -> int:
+        if synapses and own_population:  # an activation precedes every plain synapse but the first
+            populations.append(in_shape)
+        synapses.append(layer)
+        in_shapes.append(in_shape)
+        return len(synapses) - 1
+
     for j, token in enumerate(tokens):
         last = j == len(tokens) - 1
-        if "C" in token:
+        if token.startswith("R"):
+            c = int(token[1:])
+            if not synapses or len(shape) != 3:
+                raise ValueError(f"residual block {token} needs a preceding convolution ([C, H, W] input); got shape {shape}")
+            first = add(_conv(shape[0], c, 3, conv_sparsity, bias), shape)  # the block input's population
+            second = add(_conv(c, c, 3, conv_sparsity, bias), (c, *shape[1:]))
+            short = add(_conv(shape[0], c, 1, conv_sparsity, bias), shape, own_population=False) if shape[0] != c else None
+            blocks.append((first, second, short))
+            plan.append(("block", len(blocks) - 1))
+            shape = (c, *shape[1:])
+        elif "C" in token:
             if len(shape) != 3:
                 raise ValueError(f"convolution {token} needs [C, H, W] input; got shape {shape}")
             c, k = (int(v) for v in token.split("C"))
-            in_shapes.append(shape)
-            if conv_sparsity is not None:
-                synapses.append(SparseConv2d(shape[0], c, k, conv_sparsity, padding=k // 2, bias=bias))
-            else:
-                synapses.append(nn.Conv2d(shape[0], c, k, padding=k // 2, bias=bias))
+            plan.append(("syn", add(_conv(shape[0], c, k, conv_sparsity, bias), shape)))
             shape = (c, shape[1] + 2 * (k // 2) - k + 1, shape[2] + 2 * (k // 2) - k + 1)
-            plan.append(("syn", len(synapses) - 1))
         elif token[:2] in ("AP", "MP"):
             size = int(token[2:])
             pools.append((token[:2], size))
@@ -71,12 +100,10 @@ def build_layout(
                 plan.append(("flatten", 0))
                 shape = (math.prod(shape),)
             n = int(token)
-            in_shapes.append(shape)
             sparse = sparsity is not None and not last
-            synapses.append(SparseLinear(shape[0], n, sparsity, bias=bias) if sparse else nn.Linear(shape[0], n, bias=bias))
+            plan.append(("syn", add(SparseLinear(shape[0], n, sparsity, bias=bias) if sparse else nn.Linear(shape[0], n, bias=bias), shape)))
             shape = (n,)
-            plan.append(("syn", len(synapses) - 1))
-    return Layout(synapses, plan, pools, in_shapes)
+    return Layout(synapses, plan, pools, in_shapes, populations, blocks)
 
 
 def pool(kind: str, size: int, x: torch.Tensor) -> torch.Tensor:
@@ -134,6 +161,7 @@ class LayeredNet(nn.Module):
         layout = build_layout(self.input_shape, [*config.spec(), str(n_classes)], sparsity, conv_sparsity, config.bias)
         self.synapses = nn.ModuleList(layout.synapses)
         self.plan, self.pools, self.in_shapes = layout.plan, layout.pools, layout.in_shapes
+        self.populations, self.blocks = layout.populations, layout.blocks
 
     # ----- structure ---------------------------------------------------------------------------
     def sparse_layers(self) -> list[SparseLinks]:

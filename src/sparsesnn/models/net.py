@@ -45,6 +45,8 @@ class SpikingNet(LayeredNet):
     ) -> None:
         super().__init__()
         self._build_layout(input_shape, n_classes, config, sparsity, conv_sparsity)
+        if self.blocks:
+            raise ValueError("model.arch: residual blocks (R<c>) are for ANNs trained for conversion (train --ann)")
         # one LIF population after every synaptic layer but the last (and after it too for a spike readout)
         n_populations = len(self.synapses) - (0 if config.readout == "spikes" else 1)
         self.neurons = nn.ModuleList(
