@@ -317,3 +317,43 @@ def test_trained_residual_net_converts_close_to_its_ann(tmp_path):
         r = json.loads((run / f"conversion-{method}.json").read_text())
         assert r["ann_accuracy"] > 0.8 and r["accuracy"][-1] >= r["ann_accuracy"] - 0.03, (method, r["ann_accuracy"], r["accuracy"][-1])
         assert r["layer_sparsity"][0] == pytest.approx(0.5, abs=0.02) and r["sops_per_sample"][-1] > 0
+
+
+def test_one_shot_magnitude_pruning_keeps_the_largest_weights(tmp_path):
+    from sparsesnn.topology.structured import magnitude_prune
+
+    dense = _ann(arch="4C3-AP2-16", shape=(1, 8, 8), sparsity=None)
+    sparse = magnitude_prune(dense, 0.8, 0.5)
+    x = torch.rand(6, 1, 8, 8)
+    masked = []
+    for new, old in zip(sparse.synapses, dense.synapses):
+        w = old.weight.detach()
+        if hasattr(new, "nnz"):
+            flat = w.reshape(w.shape[0], -1).abs().flatten()
+            assert new.nnz == round((1 - (0.5 if new is sparse.synapses[0] else 0.8)) * flat.numel())
+            threshold = flat.sort(descending=True).values[new.nnz - 1]
+            assert float((new.dense_weight() != 0).sum()) == new.nnz and float(new.dense_weight().abs().min()) >= 0
+            assert torch.all(flat[(new.dense_weight().flatten() != 0)] >= threshold)
+            masked.append(new.dense_weight().view_as(w))
+        else:
+            masked.append(w)
+    d = _ann(arch="4C3-AP2-16", shape=(1, 8, 8), sparsity=None)  # the dense net with the pruned entries zeroed
+    d.load_state_dict(dense.state_dict())
+    with torch.no_grad():
+        for layer, w in zip(d.synapses, masked):
+            layer.weight.copy_(w)
+    assert torch.allclose(sparse(x), d(x), atol=1e-5)
+    run, out = tmp_path / "dense", tmp_path / "pruned"
+    assert main(["train", "--dataset", "digits", "--ann", "--dense", "--model", "mlp", "--set", "model.hidden=[64]",
+                 "--epochs", "10", "--out", str(run), "--no-progress"]) == 0
+    assert main(["prune", str(run), "--sparsity", "0.9", "--epochs", "2", "--out", str(out), "--no-progress"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["magnitude_pruning"]["layer_link_sparsity_vs_source"] == pytest.approx([0.9, 0.0], abs=1e-3)
+    assert abs(s["link_sparsity"] - 0.9) < 1e-3 and s["test_accuracy"] > 0.3
+    # the fine-tuning kept the pruned topology: the links are still the source's largest weights
+    from sparsesnn.training.rundir import load_checkpoint
+    from sparsesnn.training.trainer import load_run
+
+    again = magnitude_prune(load_run(run).model, 0.9)
+    state = load_checkpoint(out / "checkpoint.pt")["model"]
+    assert torch.equal(state["synapses.0.rows"], again.synapses[0].rows) and torch.equal(state["synapses.0.cols"], again.synapses[0].cols)

@@ -173,23 +173,32 @@ def _convert(args: argparse.Namespace) -> int:
 
 def _prune(args: argparse.Namespace) -> int:
     from ..atomic import atomic_write_json
+    from ..layers.sparse_linear import SparseLinks
     from ..models.ann import SparseANN
-    from ..topology.structured import structured_prune
+    from ..topology.structured import magnitude_prune, structured_prune
     from ..training.trainer import load_run, train
 
     exp = load_run(args.run_dir)
     if not isinstance(exp.model, SparseANN):
         raise ConfigError(f"{args.run_dir} holds a spiking network; prune needs a dense ANN run (sparsesnn train --ann --dense)")
-    example = exp.model.batch_input(exp.train.x[:8], False)
-    model, sparsity = structured_prune(exp.model, args.ratio, example)
     cfg = exp.config
-    cfg.model = model.config
+    if args.ratio is not None:
+        model, sparsity = structured_prune(exp.model, args.ratio, exp.model.batch_input(exp.train.x[:8], False))
+        cfg.model = model.config
+        key, record = "structured_pruning", {"method": "DepGraph (torch-pruning), group L2", "ratio": args.ratio}
+    else:  # one-shot magnitude pruning, topology kept static while fine-tuning
+        model = magnitude_prune(exp.model, args.sparsity, args.conv_sparsity)
+        sparsity = [1.0 - s.density if isinstance(s, SparseLinks) else 0.0 for s in model.synapses]
+        for field, value in (("train.dense", False), ("topology.sparsity", args.sparsity),
+                             ("topology.conv_sparsity", args.conv_sparsity), ("topology.evolve", False)):
+            cfg.set(field, value)
+        key, record = "magnitude_pruning", {"method": "one-shot magnitude pruning, static topology", "sparsity": args.sparsity,
+                                            "conv_sparsity": args.conv_sparsity}
     cfg.set("train.epochs", args.epochs)
     if args.lr is not None:
         cfg.set("train.lr", args.lr)
     summary = train(cfg, args.out, progress=not args.no_progress, initial_state=model.state_dict())
-    summary.update({"structured_pruning": {"source_run": str(args.run_dir), "ratio": args.ratio, "method": "DepGraph (torch-pruning), group L2",
-                                           "layer_link_sparsity_vs_source": sparsity}})
+    summary.update({key: {"source_run": str(args.run_dir), **record, "layer_link_sparsity_vs_source": sparsity}})
     atomic_write_json(Path(args.out) / "summary.json", summary)
     print(json.dumps({"test_accuracy": summary["test_accuracy"], "layer_link_sparsity_vs_source": sparsity}, indent=2))
     return 0
@@ -279,9 +288,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fine-tune AEC's parameters separately for every window T = 1..max-T (max-T × the cost)")
     p.add_argument("--test-limit", dest="test_limit", type=int, help="evaluate on the first N test samples")
     p.add_argument("--no-progress", action="store_true")
-    p = sub.add_parser("prune", help="structured post-training pruning (DepGraph) of a dense ANN run, then fine-tuning → OUT")
+    p = sub.add_parser("prune", help="post-training pruning of a dense ANN run (DepGraph structured, or one-shot magnitude), then fine-tuning → OUT")
     p.add_argument("run_dir", type=Path)
-    p.add_argument("--ratio", type=float, required=True, help="fraction of neurons/channels removed per layer (0.9 → 1 %% of hidden links)")
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--ratio", type=float, help="structured (DepGraph): fraction of neurons/channels removed per layer (0.9 → 1 %% of hidden links)")
+    how.add_argument("--sparsity", type=float, help="unstructured one-shot magnitude pruning of every linear layer but the output")
+    p.add_argument("--conv-sparsity", dest="conv_sparsity", type=float, help="with --sparsity: kernel sparsity of convolutions")
     p.add_argument("--epochs", type=int, default=2, help="fine-tuning epochs")
     p.add_argument("--lr", type=float, help="fine-tuning learning rate (default: the source run's)")
     p.add_argument("--out", type=Path, required=True)

@@ -1,5 +1,6 @@
-"""Structured post-training pruning baseline for the sparse-ANN → SNN pipeline (003 §4.1:
-DepGraph, Fang et al. 2023, via ``torch-pruning``, which needs no torchvision).
+"""Post-training pruning baselines for the sparse-ANN → SNN pipeline: structured (003 §4.1:
+DepGraph, Fang et al. 2023, via ``torch-pruning``, which needs no torchvision) and one-shot
+unstructured magnitude pruning (static magnitude pruning).
 
 A trained *dense* ANN loses whole neurons (linear) or channels (conv) — groups found by
 DepGraph's dependency graph, ranked by their L2 magnitude — in every layer but the output
@@ -22,6 +23,31 @@ from ..layers.sparse_linear import SparseLinks
 from ..models.ann import SparseANN
 
 
+def _require_dense(model: SparseANN) -> None:
+    if any(isinstance(s, SparseLinks) for s in model.synapses):
+        raise ValueError("post-training pruning starts from a dense ANN (train it with --dense)")
+
+
+@torch.no_grad()
+def magnitude_prune(model: SparseANN, sparsity: float, conv_sparsity: float | None = None) -> SparseANN:
+    """The sparse twin of a trained dense ANN keeping, in every layer CHT would sparsify, the
+    entries of largest |w| (one-shot, per layer; kernels unfolded as ``(C_out, C_in·k·k)``, the
+    view CHT-Conv evolves); the output layer, biases and activation thresholds are copied."""
+    _require_dense(model)
+    sparse = SparseANN(model.input_shape, model.synapses[-1].weight.shape[0], model.config, sparsity, conv_sparsity)
+    sparse.activations.load_state_dict(model.activations.state_dict())
+    for new, old in zip(sparse.synapses, model.synapses):
+        w = old.weight.reshape(old.weight.shape[0], -1)
+        if isinstance(new, SparseLinks):
+            keep = torch.topk(w.abs().flatten(), new.nnz).indices
+            new.replace_links(keep // w.shape[1], keep % w.shape[1], w.flatten()[keep])
+        else:
+            new.weight.copy_(old.weight)
+        if old.bias is not None:
+            new.bias.copy_(old.bias)
+    return sparse.eval()
+
+
 def structured_prune(model: SparseANN, ratio: float, example: torch.Tensor) -> tuple[SparseANN, list[float]]:
     """(the pruned, rebuilt model; each synaptic layer's link sparsity relative to ``model``)."""
     try:
@@ -30,8 +56,7 @@ def structured_prune(model: SparseANN, ratio: float, example: torch.Tensor) -> t
         raise ImportError("structured pruning needs torch-pruning: pip install torch-pruning") from exc
     if not 0.0 < ratio < 1.0:
         raise ValueError(f"pruning ratio must be in (0, 1); got {ratio}")
-    if any(isinstance(s, SparseLinks) for s in model.synapses):
-        raise ValueError("structured pruning starts from a dense ANN (train it with --dense)")
+    _require_dense(model)
     if model.config.activation == "csqcfs":
         raise ValueError("structured pruning supports qcfs and relu activations (per-channel CS-QCFS thresholds are not tracked)")
     pruned = copy.deepcopy(model).eval()
