@@ -301,8 +301,14 @@ def test_residual_blocks_add_the_input_or_its_projection():
 
     with pytest.raises(ValueError, match="residual"):
         SpikingNet((1, 8, 8), 5, ModelConfig(arch="4C3-R4-16"))
-    with pytest.raises(ValueError, match="residual"):
-        ConvertedSNN(m, "aec", [])
+    # a block input's spike costs both of its synapses (identity shortcut: one AC)
+    assert m.targets == [[1, -1], [2], [3, 5], [4], [6], [7]]
+    snn = ConvertedSNN(m, "aec", calibrate(m, "aec", x, 4, "auto", 4))
+    deg = m.out_degrees()
+    assert torch.equal(snn.fan_out[0], deg[1] + 1) and torch.equal(snn.fan_out[2], deg[3] + deg[5])
+    tally = Tally(4, snn.populations)
+    snn.run(x, m(x).argmax(1), tally)  # AEC's closed form runs through the blocks too
+    assert tally.n == 3 and float(tally.acs[-1]) > 0
     net = _ann(arch="resnet18", shape=(3, 32, 32), sparsity=0.99, conv_sparsity=0.9)
     assert len(net.synapses) == 21 and len(net.blocks) == 8 and sum(b[2] is not None for b in net.blocks) == 3
     assert net(torch.rand(2, 3, 32, 32)).shape == (2, 5)

@@ -74,11 +74,13 @@ class ConvertedSNN:
             raise ValueError(f"conversion method must be one of {list(METHODS)}; got {method!r}")
         if any(kind == "MP" for kind, _ in model.pools):
             raise ValueError("max pooling does not convert to rate-coded spikes; train the ANN with AP (average pooling)")
-        if method == "aec" and model.blocks:
-            raise ValueError("AEC conversion of residual networks is not supported (a population feeding two synapses)")
         self.model, self.method, self.thresholds, self.n_thresholds = model.eval(), method, thresholds, n_thresholds
         self.window_thresholds: dict[int, list[torch.Tensor]] = {}  # AEC: parameters tuned for one window T
         self.degrees = model.out_degrees()
+        # what one spike of each population costs: the out-degrees of all synapses it feeds summed
+        # (an identity shortcut adds one AC)
+        self.fan_out = [sum(self.degrees[t] if t >= 0 else torch.ones_like(self.degrees[targets[0]]) for t in targets)
+                        for targets in model.targets]
         self.populations = len(model.activations)
         self.neuron_counts = [int(torch.tensor(s).prod()) for s in model.populations]
 
@@ -106,25 +108,23 @@ class ConvertedSNN:
             tally.macs += macs * torch.arange(1, T + 1, dtype=torch.float64)
         population = 0
 
-        def fire(z: torch.Tensor, *targets: int) -> torch.Tensor:
-            """Spikes of the next population; each spike costs the out-degree of every synapse it feeds."""
+        def fire(z: torch.Tensor) -> torch.Tensor:
+            """Spikes of the next population; each costs the out-degree of every synapse it feeds."""
             nonlocal population
             s = self._fire(z, self.thresholds[population])
             counted = s[1:] if diff else s
             tally.spikes[population] += torch.cumsum((counted != 0).flatten(1).sum(1).to(torch.float64), 0)
-            for t in targets:
-                degree = self.degrees[t] if t >= 0 else torch.ones(counted[0, 0].numel())  # -1: identity shortcut
-                tally.acs += torch.cumsum(_ops_per_step(counted, degree), 0)
+            tally.acs += torch.cumsum(_ops_per_step(counted, self.fan_out[population]), 0)
             population += 1
             return s
 
         for kind, index in m.plan[1:]:
             if kind == "syn":
-                cur = _syn(m.synapses[index], fire(cur, index))
+                cur = _syn(m.synapses[index], fire(cur))
             elif kind == "block":
                 first, second, short = m.blocks[index]
-                a = fire(cur, first, -1 if short is None else short)
-                cur = _syn(m.synapses[second], fire(_syn(m.synapses[first], a), second)) + (
+                a = fire(cur)
+                cur = _syn(m.synapses[second], fire(_syn(m.synapses[first], a))) + (
                     a if short is None else _syn(m.synapses[short], a))
             elif kind == "pool":
                 cur = pool(*m.pools[index], cur.flatten(0, 1)).unflatten(0, cur.shape[:2])
@@ -161,8 +161,7 @@ class ConvertedSNN:
         def encode(population: int, z: torch.Tensor) -> torch.Tensor:
             u, count = aec_encode(m.activations[population](z), params[population], T)
             spikes.append(float(count.sum()))
-            # the population feeds synapse population + 1
-            acs[0] += float(count.flatten(1).sum(0).to(torch.float64) @ self.degrees[population + 1].to(torch.float64))
+            acs[0] += float(count.flatten(1).sum(0).to(torch.float64) @ self.fan_out[population].to(torch.float64))
             return u
 
         return m(x, activation=encode), spikes, acs[0]

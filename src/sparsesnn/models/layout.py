@@ -30,13 +30,15 @@ class Layout:
     """``plan``: ("syn", synapse index) / ("pool", pool index) / ("flatten", 0) / ("block", block
     index), in order; ``in_shapes[i]``: the shape one sample has entering synapse i;
     ``populations[p]``: the shape of the p-th activation (spiking population) in forward order;
-    ``blocks[b]``: synapse indices (first conv, second conv, shortcut conv or None)."""
+    ``targets[p]``: the synapses population p feeds (−1: an identity shortcut), what its spikes
+    cost; ``blocks[b]``: synapse indices (first conv, second conv, shortcut conv or None)."""
 
     synapses: list[nn.Module]
     plan: list[tuple[str, int]]
     pools: list[tuple[str, int]]
     in_shapes: list[tuple[int, ...]]
     populations: list[tuple[int, ...]]
+    targets: list[list[int]]
     blocks: list[tuple[int, int, int | None]]
 
 
@@ -62,15 +64,22 @@ def build_layout(
     pools: list[tuple[str, int]] = []
     in_shapes: list[tuple[int, ...]] = []
     populations: list[tuple[int, ...]] = []
+    targets: list[list[int]] = []
     blocks: list[tuple[int, int, int | None]] = []
     shape = tuple(input_shape)
 
-    def add(layer: nn.Module, in_shape: tuple[int, ...], own_population: bool = True) -> int:
-        if synapses and own_population:  # an activation precedes every plain synapse but the first
-            populations.append(in_shape)
+    def add(layer: nn.Module, in_shape: tuple[int, ...], fed_by: int | None = None) -> int:
+        """Append a synapse; it gets its own population (an activation precedes every synapse but
+        the first) unless ``fed_by`` names an existing one (a shortcut)."""
         synapses.append(layer)
         in_shapes.append(in_shape)
-        return len(synapses) - 1
+        index = len(synapses) - 1
+        if fed_by is not None:
+            targets[fed_by].append(index)
+        elif index:
+            populations.append(in_shape)
+            targets.append([index])
+        return index
 
     for j, token in enumerate(tokens):
         last = j == len(tokens) - 1
@@ -78,9 +87,14 @@ def build_layout(
             c = int(token[1:])
             if not synapses or len(shape) != 3:
                 raise ValueError(f"residual block {token} needs a preceding convolution ([C, H, W] input); got shape {shape}")
-            first = add(_conv(shape[0], c, 3, conv_sparsity, bias), shape)  # the block input's population
+            first = add(_conv(shape[0], c, 3, conv_sparsity, bias), shape)  # creates the block input's population
+            block_input = len(targets) - 1
             second = add(_conv(c, c, 3, conv_sparsity, bias), (c, *shape[1:]))
-            short = add(_conv(shape[0], c, 1, conv_sparsity, bias), shape, own_population=False) if shape[0] != c else None
+            if shape[0] != c:
+                short = add(_conv(shape[0], c, 1, conv_sparsity, bias), shape, fed_by=block_input)
+            else:
+                short = None
+                targets[block_input].append(-1)  # identity shortcut: one AC per spike
             blocks.append((first, second, short))
             plan.append(("block", len(blocks) - 1))
             shape = (c, *shape[1:])
@@ -103,7 +117,7 @@ def build_layout(
             sparse = sparsity is not None and not last
             plan.append(("syn", add(SparseLinear(shape[0], n, sparsity, bias=bias) if sparse else nn.Linear(shape[0], n, bias=bias), shape)))
             shape = (n,)
-    return Layout(synapses, plan, pools, in_shapes, populations, blocks)
+    return Layout(synapses, plan, pools, in_shapes, populations, targets, blocks)
 
 
 def pool(kind: str, size: int, x: torch.Tensor) -> torch.Tensor:
@@ -161,7 +175,7 @@ class LayeredNet(nn.Module):
         layout = build_layout(self.input_shape, [*config.spec(), str(n_classes)], sparsity, conv_sparsity, config.bias)
         self.synapses = nn.ModuleList(layout.synapses)
         self.plan, self.pools, self.in_shapes = layout.plan, layout.pools, layout.in_shapes
-        self.populations, self.blocks = layout.populations, layout.blocks
+        self.populations, self.targets, self.blocks = layout.populations, layout.targets, layout.blocks
 
     # ----- structure ---------------------------------------------------------------------------
     def sparse_layers(self) -> list[SparseLinks]:
