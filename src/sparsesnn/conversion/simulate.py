@@ -122,10 +122,7 @@ class ConvertedSNN:
             if kind == "syn":
                 cur = _syn(m.synapses[index], fire(cur))
             elif kind == "block":
-                first, second, short = m.blocks[index]
-                a = fire(cur)
-                cur = _syn(m.synapses[second], fire(_syn(m.synapses[first], a))) + (
-                    a if short is None else _syn(m.synapses[short], a))
+                cur = m.residual(index, fire(cur), fire, _syn)
             elif kind == "pool":
                 cur = pool(*m.pools[index], cur.flatten(0, 1)).unflatten(0, cur.shape[:2])
             else:

@@ -64,9 +64,7 @@ class SparseANN(LayeredNet):
             if kind == "syn":
                 cur = self.synapses[index](fire(cur))
             elif kind == "block":
-                first, second, short = self.blocks[index]
-                a = fire(cur)
-                cur = self.synapses[second](fire(self.synapses[first](a))) + (a if short is None else self.synapses[short](a))
+                cur = self.residual(index, fire(cur), fire)
             elif kind == "pool":
                 cur = pool(*self.pools[index], cur)
             else:

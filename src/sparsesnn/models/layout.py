@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -176,6 +177,15 @@ class LayeredNet(nn.Module):
         self.synapses = nn.ModuleList(layout.synapses)
         self.plan, self.pools, self.in_shapes = layout.plan, layout.pools, layout.in_shapes
         self.populations, self.targets, self.blocks = layout.populations, layout.targets, layout.blocks
+
+    def residual(self, index: int, a: torch.Tensor, fire: Callable[[torch.Tensor], torch.Tensor],
+                 apply: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        """Output current of residual block ``index`` given its input activation ``a``: the second
+        conv of ``fire``(first conv) plus ``a`` or its 1×1 projection. ``apply(layer, x)`` runs a
+        synaptic layer (default ``layer(x)``; the converter maps it over time steps)."""
+        first, second, short = self.blocks[index]
+        syn = (lambda i, t: self.synapses[i](t)) if apply is None else (lambda i, t: apply(self.synapses[i], t))
+        return syn(second, fire(syn(first, a))) + (a if short is None else syn(short, a))
 
     # ----- structure ---------------------------------------------------------------------------
     def sparse_layers(self) -> list[SparseLinks]:
