@@ -45,7 +45,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a sparse (CH-SNN) or dense spiking network")
     p.add_argument("--config", type=Path, help="YAML or TOML config file")
     p.add_argument("--dataset", choices=["digits", "mnist", "fashion_mnist", "cifar10", "cifar100", "nmnist", "shd", "dvs_gesture", "cifar10_dvs"])
-    p.add_argument("--model", help="mlp (default), 2conv2fc, 6conv2fc, vgg16, spikformer or a layer spec like 15C3-AP2-40C3-AP2-300")
+    p.add_argument("--model", help="mlp (default), 2conv2fc, 6conv2fc, vgg16, resnet18, spikformer, vit (with --ann) or a layer spec like 15C3-AP2-40C3-AP2-300")
     p.add_argument("--data-dir", dest="data_dir")
     p.add_argument("--download", action="store_true", help="download missing data files (checksum-verified)")
     p.add_argument("--epochs", type=int)
@@ -162,7 +162,7 @@ def _convert(args: argparse.Namespace) -> int:
 
     r = convert_run(args.run_dir, args.method, args.max_T, batch_size=args.batch_size, calib_samples=args.calib_samples,
                     n_thresholds=args.n_thresholds, dcgs_threshold=args.dcgs_threshold, aec_finetune_T=args.aec_T,
-                    aec_steps=args.aec_steps, aec_per_T=args.aec_per_T, test_limit=args.test_limit, progress=not args.no_progress)
+                    aec_steps=args.aec_steps, aec_per_T=args.aec_per_T, vit_scale=args.vit_scale, test_limit=args.test_limit, progress=not args.no_progress)
     sat = r["saturation_T"]
     at = (sat or r["T"][-1]) - 1
     print(json.dumps({k: r[k] for k in ("method", "ann_accuracy", "saturation_T", "link_sparsity")} | {
@@ -286,6 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--aec-steps", dest="aec_steps", type=int, default=300, help="AEC fine-tuning steps (0: none)")
     p.add_argument("--aec-per-T", dest="aec_per_T", action="store_true",
                    help="fine-tune AEC's parameters separately for every window T = 1..max-T (max-T × the cost)")
+    p.add_argument("--vit-scale", dest="vit_scale", type=float, default=4.0,
+                   help="ViT (DCGS): thresholds = this × the channel 99.9th percentile (003 App. C.4: 4, with --n-thresholds 8)")
     p.add_argument("--test-limit", dest="test_limit", type=int, help="evaluate on the first N test samples")
     p.add_argument("--no-progress", action="store_true")
     p = sub.add_parser("prune", help="post-training pruning of a dense ANN run (DepGraph structured, or one-shot magnitude), then fine-tuning → OUT")

@@ -18,12 +18,14 @@ from ..energy.sops import energy_45nm_mj
 from ..errors import ConfigError
 from ..layers.sparse_linear import SparseLinks
 from ..models.ann import SparseANN
+from ..models.vit import SparseViT
 from ..training.metrics import evaluate
 from ..training.rundir import versions
 from . import thresholds as th
 from .aec import AECParams, initial_params
 from .measure import plot_conversion, saturation_time
 from .simulate import METHODS, ConvertedSNN, Tally
+from .vit import convert_vit
 
 DCGS_THRESHOLDS = ("auto", "percentile", "var")
 
@@ -83,11 +85,13 @@ def convert_run(
     aec_finetune_T: int = 8,
     aec_steps: int = 300,
     aec_per_T: bool = False,
+    vit_scale: float = 4.0,
     test_limit: int | None = None,
     progress: bool = True,
 ) -> dict:
     """Convert the ANN of ``run_dir`` with ``method`` and measure it for T = 1..max_T; writes
-    ``RUN_DIR/conversion-<method>.json`` and ``conversion-<method>.png``; returns the result."""
+    ``RUN_DIR/conversion-<method>.json`` and ``conversion-<method>.png``; returns the result.
+    A ViT run converts with ``dcgs`` only, thresholds ``vit_scale`` × the 99.9th percentile."""
     from ..training.trainer import load_run  # late: training imports models which import us
 
     if method not in METHODS:
@@ -99,15 +103,24 @@ def convert_run(
     run_dir = Path(run_dir)
     exp = load_run(run_dir)
     model = exp.model
-    if not isinstance(model, SparseANN):
+    vit = isinstance(model, SparseViT)
+    if not isinstance(model, SparseANN) and not vit:
         raise ConfigError(f"{run_dir} holds a spiking network; convert needs an ANN run (sparsesnn train --ann)")
+    if vit and method != "dcgs":
+        raise ConfigError(f"{run_dir} holds a ViT: it converts with --method dcgs (LayerNorm, softmax and GELU need "
+                          f"differential coding); got {method!r}")
+    if not vit_scale > 0:
+        raise ConfigError(f"--vit-scale must be > 0; got {vit_scale}")
     start = time.perf_counter()
     model.eval()
     ann = evaluate(model, exp.test, batch_size, torch.device("cpu"))
     gen = torch.Generator().manual_seed(exp.config.train.seed)
     pick = torch.randperm(len(exp.train), generator=gen)[: min(calib_samples, len(exp.train))]
     calib_x = model.batch_input(exp.train.x[pick], False)
-    snn = ConvertedSNN(model, method, calibrate(model, method, calib_x, n_thresholds, dcgs_threshold, max_T), n_thresholds)
+    if vit:
+        snn = convert_vit(model, calib_x, n_thresholds, vit_scale)
+    else:
+        snn = ConvertedSNN(model, method, calibrate(model, method, calib_x, n_thresholds, dcgs_threshold, max_T), n_thresholds)
     extra: dict = {}
     if method == "aec" and aec_steps > 0:
         xs, ys = model.batch_input(exp.train.x, False), exp.train.y.long()
@@ -130,7 +143,7 @@ def convert_run(
     result.update({
         "run_dir": str(run_dir),
         "n_thresholds": n_thresholds if method == "dcgs" else None,
-        "dcgs_threshold": dcgs_threshold if method == "dcgs" else None,
+        "dcgs_threshold": (f"{vit_scale} × channel 99.9th percentile of |input|" if vit else dcgs_threshold) if method == "dcgs" else None,
         "calibration": f"{len(pick)} training samples",
         "test_samples": tally.n,
         "seconds": time.perf_counter() - start,
@@ -141,7 +154,7 @@ def convert_run(
     return result
 
 
-def _report(model: SparseANN, snn: ConvertedSNN, tally: Tally, method: str, ann_accuracy: float, dense: bool) -> dict:
+def _report(model: SparseANN | SparseViT, snn, tally: Tally, method: str, ann_accuracy: float, dense: bool) -> dict:
     n = tally.n
     T = list(range(1, tally.max_T + 1))
     steps = torch.tensor(T, dtype=torch.float64)
@@ -169,6 +182,7 @@ def _report(model: SparseANN, snn: ConvertedSNN, tally: Tally, method: str, ann_
         "layer_sparsity": [layer_sparsity(layer) for layer in model.synapses],
         "link_sparsity": structure["link_sparsity"],
         "neurons": snn.neuron_counts,
+        **({"ops_per_sample": {kind: (v / n).tolist() for kind, v in tally.ops.items()}} if tally.ops else {}),
     }
 
 

@@ -43,23 +43,26 @@ def snm(z: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _mth_fire(v: torch.Tensor, c: torch.Tensor, theta: torch.Tensor, n: int) -> torch.Tensor:
+def _mth_fire(v: torch.Tensor, c: torch.Tensor, theta: torch.Tensor, n: int, signed: bool = False) -> torch.Tensor:
     """One graded spike of a multi-threshold neuron (DCGS): levels θ/2^k (k = 0..n−1), firing
     +θ/2^k* for the smallest k with V ≥ 0.75·θ/2^k, or −θ/2^k* for the smallest k with
-    V ≤ −0.75·θ/2^k while the cumulative output C still holds θ/2^k (the ReLU stays ≥ 0)."""
+    V ≤ −0.75·θ/2^k while the cumulative output C still holds θ/2^k (the ReLU stays ≥ 0;
+    ``signed``: the unconstrained neuron DCGS puts before the linear layers of a ViT)."""
     s = torch.zeros_like(v)
     done = torch.zeros_like(v, dtype=torch.bool)
     for k in range(n):
         level = theta / (2**k)
         pos = ~done & (v >= 0.75 * level)
-        neg = ~done & ~pos & (v <= -0.75 * level) & (c >= level)
+        neg = ~done & ~pos & (v <= -0.75 * level)
+        if not signed:
+            neg &= c >= level
         s = torch.where(pos, level.expand_as(v), s)
         s = torch.where(neg, -level.expand_as(v), s)
         done |= pos | neg
     return s
 
 
-def mth_diff(z: torch.Tensor, theta: torch.Tensor, n_thresholds: int = 4) -> torch.Tensor:
+def mth_diff(z: torch.Tensor, theta: torch.Tensor, n_thresholds: int = 4, signed: bool = False) -> torch.Tensor:
     """Differential-coding multi-threshold neuron of DCGS (Huang et al. 2025).
 
     ``z`` has T + 1 frames: frame 0 carries the bias response b alone (inputs are zero), frames
@@ -68,7 +71,8 @@ def mth_diff(z: torch.Tensor, theta: torch.Tensor, n_thresholds: int = 4) -> tor
     Î_{t−1} + (z_t − b) minus the rate-equivalent output Ô_{t−1}, fires a graded *correction*
     s_t, and its cumulative output C counts Ô_{t−1} + s_t. An estimate that is already right
     emits nothing: spikes are only corrections, the source of DCGS's spike savings.
-    Returns the corrections ``[T + 1, B, ...]`` (frame 0 is zero).
+    ``signed``: negative corrections are not limited by C (the neuron encodes a signed value,
+    not a ReLU). Returns the corrections ``[T + 1, B, ...]`` (frame 0 is zero).
     """
     b = z[0]
     i_hat = b.clone()  # Î starts at b so that I_1 = b + (z_1 − b) = z_1: the bias enters once
@@ -80,7 +84,7 @@ def mth_diff(z: torch.Tensor, theta: torch.Tensor, n_thresholds: int = 4) -> tor
         dz = z[t] - b
         v += i_hat + dz - o_hat
         c += o_hat
-        s = _mth_fire(v, c, theta, n_thresholds)
+        s = _mth_fire(v, c, theta, n_thresholds, signed)
         c += s
         v -= s
         i_hat += dz / t

@@ -25,6 +25,7 @@ METHODS = {
     "csqcfs": {"decoding": "mean", "time_step": "one step = one pass of every layer; latency T"},
     "snm": {"decoding": "mean", "time_step": "one step = one pass of every layer; latency T"},
     "dcgs": {"decoding": "differential", "time_step": "T + 1 passes: frame 0 carries the bias responses, frame 1 the input"},
+    # a ViT (SparseViT) converts with DCGS only: LayerNorm, softmax and GELU need its differential coding
     "aec": {"decoding": "window sum", "time_step": "T = one coding window per layer (≤ 2 spikes per neuron); layer-pipelined latency ≈ layers·(T + 1)"},
 }
 
@@ -39,6 +40,7 @@ class Tally:
     spikes: torch.Tensor = field(init=False)  # [populations, max_T]
     acs: torch.Tensor = field(init=False)
     macs: torch.Tensor = field(init=False)
+    ops: dict[str, torch.Tensor] = field(default_factory=dict)  # by kind, where a converter reports them
     n: int = 0
 
     def __post_init__(self) -> None:

@@ -31,7 +31,8 @@ class ModelConfig:
 
     Attributes:
         arch: ``mlp`` (hidden widths from ``hidden``), ``spikformer`` (``embed_dim``, ``heads``,
-            ``depth``, ``mlp_ratio``), a name in :data:`ARCHS` or a layer spec such as
+            ``depth``, ``mlp_ratio``), ``vit`` (an ANN for conversion: the same fields plus
+            ``patch_size``), a name in :data:`ARCHS` or a layer spec such as
             ``"15C3-AP2-40C3-AP2-300"``.
         hidden: widths of the hidden LIF layers of ``mlp`` (e.g. ``[1568]`` for 784-1568-10).
         T: simulation time steps.
@@ -53,6 +54,7 @@ class ModelConfig:
     heads: int = 4
     depth: int = 1
     mlp_ratio: int = 4
+    patch_size: int = 4
     T: int = 8
     encoding: str = "direct"
     alpha: float = 0.5
@@ -75,10 +77,15 @@ class ModelConfig:
         return ARCHS.get(self.arch, self.arch).split("-")
 
     def validate(self) -> "ModelConfig":
-        if self.arch == "spikformer":
-            if self.embed_dim % (2 * self.heads) or min(self.embed_dim, self.heads, self.depth, self.mlp_ratio) < 1:
-                raise ValueError(f"model.embed_dim ({self.embed_dim}) must be a positive multiple of 2·model.heads ({self.heads})")
-        for token in ([] if self.arch == "spikformer" else self.spec()):
+        transformer = self.arch in ("spikformer", "vit")
+        if transformer:
+            step = 2 * self.heads if self.arch == "spikformer" else self.heads  # Spikformer's patch splitting halves D
+            if self.embed_dim % step or min(self.embed_dim, self.heads, self.depth, self.mlp_ratio, self.patch_size) < 1:
+                raise ValueError(f"model.embed_dim ({self.embed_dim}) must be a positive multiple of {step} (model.heads = {self.heads}); "
+                                 "depth, mlp_ratio and patch_size must be positive")
+        if self.arch == "vit" and self.kind != "ann":
+            raise ValueError("model.arch vit is an ANN for conversion: set model.kind ann (sparsesnn train --ann)")
+        for token in ([] if transformer else self.spec()):
             if not _TOKEN.fullmatch(token):
                 raise ValueError(f"model.arch: bad layer {token!r} in {self.arch!r}; use <c>C<k>, AP<k>, MP<k>, R<c> or <n>, or one of {['mlp', *ARCHS]}")
         if not self.hidden or any(int(h) < 1 for h in self.hidden):
@@ -87,7 +94,7 @@ class ModelConfig:
             raise ValueError(f"model.kind must be snn or ann; got {self.kind!r}")
         if self.kind == "ann":
             if self.arch == "spikformer":
-                raise ValueError("model.kind ann supports layer-spec architectures (mlp, conv specs), not spikformer")
+                raise ValueError("model.kind ann supports layer-spec architectures (mlp, conv specs) and vit, not spikformer")
             if self.activation not in ACTIVATIONS:
                 raise ValueError(f"model.activation must be one of {list(ACTIVATIONS)}; got {self.activation!r}")
             if self.weight_init == "sswi":

@@ -29,6 +29,7 @@ from ..neurons.lif import LIF
 from ..topology.weight_init import kaiming_std, sswi_std, swi_std
 from .config import ModelConfig
 from .layout import batch_input
+from .structure import attention_chains, token_layers_structure
 
 
 def _lif(cfg: ModelConfig) -> LIF:
@@ -149,22 +150,11 @@ class Spikformer(nn.Module):
         return [m for m in self.modules() if isinstance(m, SparseLinear)]
 
     def chains(self) -> list[list[int]]:
-        """Sparse layers whose outputs feed each other channel by channel: (v, proj) and (fc1, fc2)."""
-        index = {id(m): i for i, m in enumerate(self.sparse_layers())}
-        if not index:
-            return []
-        chains = []
-        for b in self.blocks:
-            chains += [[index[id(b.v)], index[id(b.proj)]], [index[id(b.fc1)], index[id(b.fc2)]], [index[id(b.q)]], [index[id(b.k)]]]
-        return chains
+        return attention_chains(list(self.blocks), self.sparse_layers())
 
     def structure(self) -> dict:
         """Link sparsity of the sparse layers and the share of their outputs left without inputs."""
-        layers = [m for m in self.modules() if isinstance(m, (SparseLinear, nn.Linear)) and m is not self.head]
-        links = sum(int(m.in_degree().sum()) if isinstance(m, SparseLinear) else m.weight.numel() for m in layers)
-        slots = sum(m.in_features * m.out_features for m in layers)
-        dead = sum(int((m.in_degree() == 0).sum()) for m in layers if isinstance(m, SparseLinear))
-        return {"link_sparsity": 1.0 - links / slots, "node_sparsity": dead / sum(m.out_features for m in layers), "links": links}
+        return token_layers_structure([m for b in self.blocks for m in b.linears()])
 
     def out_degrees(self) -> list[torch.Tensor]:
         """Links leaving each input element of every synaptic layer, in forward order: the two

@@ -42,3 +42,26 @@ def structure_metrics(synapses: list[nn.Module]) -> dict:
         "input_node_sparsity": float((first_out == 0).to(torch.float64).mean()),
         "layer_links": [int(_degrees(l)[0].sum()) for l in synapses],
     }
+
+
+def token_layers_structure(layers: list[nn.Module]) -> dict:
+    """Link sparsity of a transformer's token-wise linear layers (the head excluded) and the
+    share of their outputs left without an incoming link (layers here do not chain one after
+    another, so a neuron's out-links are not checked)."""
+    links = sum(int(_degrees(m)[0].sum()) for m in layers)
+    slots = sum(m.in_features * m.out_features for m in layers)
+    dead = sum(int((_degrees(m)[0] == 0).sum()) for m in layers if isinstance(m, SparseLinear))
+    return {"link_sparsity": 1.0 - links / slots, "node_sparsity": dead / sum(m.out_features for m in layers), "links": links}
+
+
+def attention_chains(blocks: list[nn.Module], sparse_layers: list[nn.Module]) -> list[list[int]]:
+    """Topology-engine chains of transformer blocks with linear layers ``q, k, v, proj, fc1, fc2``:
+    v feeds proj and fc1 feeds fc2 channel by channel; q and k stand alone (their outputs meet
+    in a product, not a synapse)."""
+    index = {id(m): i for i, m in enumerate(sparse_layers)}
+    if not index:
+        return []
+    chains = []
+    for b in blocks:
+        chains += [[index[id(b.v)], index[id(b.proj)]], [index[id(b.fc1)], index[id(b.fc2)]], [index[id(b.q)]], [index[id(b.k)]]]
+    return chains
