@@ -113,7 +113,8 @@ def convert_run(
         raise ConfigError(f"--vit-scale must be > 0; got {vit_scale}")
     start = time.perf_counter()
     model.eval()
-    ann = evaluate(model, exp.test, batch_size, torch.device("cpu"))
+    test = exp.test if test_limit is None else exp.test.subset(torch.arange(min(test_limit, len(exp.test))))
+    ann = evaluate(model, test, batch_size, torch.device("cpu"))  # the samples the SNN sees
     gen = torch.Generator().manual_seed(exp.config.train.seed)
     pick = torch.randperm(len(exp.train), generator=gen)[: min(calib_samples, len(exp.train))]
     calib_x = model.batch_input(exp.train.x[pick], False)
@@ -133,7 +134,6 @@ def convert_run(
         extra = {"aec_finetune_T": "every T" if aec_per_T else windows[0], "aec_finetune_steps": aec_steps,
                  "aec_finetune_loss": {T: [loss[0], loss[-1]] for T, (_, loss) in tuned.items()},
                  "aec_params": {T: [p.tolist() for p in params] for T, (params, _) in tuned.items()}}
-    test = exp.test if test_limit is None else exp.test.subset(torch.arange(min(test_limit, len(exp.test))))
     tally = Tally(max_T, snn.populations)
     n_batches = -(-len(test) // batch_size)
     for x, y in tqdm(test.batches(batch_size), total=n_batches, desc=f"convert {method}", disable=not progress):

@@ -122,7 +122,7 @@ class DifferentialOps(TensorOps):
         a_prev = torch.cat([zero_a, torch.cumsum(a1 / steps, 0)[:-1]])  # Ā_{t−1}
         b_prev = torch.cat([zero_b, torch.cumsum(b1 / steps, 0)[:-1]])
         self.ops["attention_macs"] += _products(a1, b1) + _products(a1, b_prev) + _products(a_prev, b1)
-        p = (a1 @ b1) / steps + a1 @ b_prev + a_prev @ b1
+        p = a1 @ (b1 / steps + b_prev) + a_prev @ b1
         return torch.cat([torch.zeros_like(p[:1]), p])
 
     def residual(self, x: torch.Tensor, branch: torch.Tensor) -> torch.Tensor:
