@@ -1,5 +1,7 @@
-"""HRSNN on Lorenz63 (issue #5 acceptance runs): HoNHoS vs HeNHeS over seeds, then LNP on the
-seed-0 HeNHeS network with AP and Erdős–Rényi baselines at equal size.
+"""HRSNN on Lorenz63 (issue #5 acceptance runs): HoNHoS vs HeNHeS over seeds, an equal-size echo
+state network on the same protocol (its ridge chosen on the validation stretch of the training
+series, seeds 100–102), then LNP on the seed-0 HeNHeS network with AP and Erdős–Rényi baselines
+at equal size.
 
     python benchmarks/hrsnn_lorenz.py --neurons 500 --seeds 0 1 2 3 4 --out results/hrsnn_lorenz.json
 """
@@ -12,11 +14,36 @@ from pathlib import Path
 import numpy as np
 from common import write_results
 
+from sparsesnn.recurrent.esn import ESNConfig, esn_forecast
 from sparsesnn.recurrent.lnp_run import run_lnp
 from sparsesnn.recurrent.network import ReservoirConfig
-from sparsesnn.recurrent.run import TaskConfig, run_reservoir
+from sparsesnn.recurrent.run import TaskConfig, run_reservoir, task_series, validation_stretch
 
-KEYS = ("nrmse", "one_step_nrmse", "vpt", "vpt_lyapunov_times", "memory_capacity", "spike_efficiency", "separation_rank",
+ESN_KEYS = ("nrmse", "nrmse_lyapunov_time", "one_step_nrmse", "vpt", "vpt_lyapunov_times")
+ESN_RIDGES = (1e-6, 1e-4, 1e-2, 1.0)
+
+
+def aggregate(rows: list[dict], keys: tuple[str, ...]) -> dict:
+    """Mean and std per key over runs (None values, e.g. the spike efficiency of a reservoir
+    silent during the memory test, left out and counted)."""
+    return {k: {"mean": float(np.mean(v)) if v else None, "std": float(np.std(v)) if v else None, "defined_runs": len(v)}
+            for k in keys for v in [[r[k] for r in rows if r[k] is not None]]}
+
+
+def esn_baseline(neurons: int, task_name: str, seeds: list[int]) -> dict:
+    """Equal-size ESN: ridge α by mean validation NRMSE over seeds 100–102, then the test seeds."""
+    validation = {}
+    for ridge in ESN_RIDGES:
+        val, u = validation_stretch(TaskConfig(task=task_name, ridge=ridge))
+        validation[ridge] = float(np.mean([esn_forecast(ESNConfig(neurons=neurons, seed=s), val, u)["nrmse"] for s in (100, 101, 102)]))
+    ridge = min(validation, key=validation.get)
+    task = TaskConfig(task=task_name, ridge=ridge)
+    u, _, _ = task_series(task)
+    rows = [{k: r[k] for k in ESN_KEYS} for s in seeds for r in [esn_forecast(ESNConfig(neurons=neurons, seed=s), task, u)]]
+    return {"config": {**ESNConfig(neurons=neurons).__dict__, "ridge": ridge}, "validation_nrmse_by_ridge": validation,
+            "runs": rows, **aggregate(rows, ESN_KEYS)}
+
+KEYS = ("nrmse", "nrmse_lyapunov_time", "one_step_nrmse", "vpt", "vpt_lyapunov_times", "memory_capacity", "spike_efficiency", "separation_rank",
         "firing_rate", "sops_per_step", "synapses", "neurons", "seconds")
 
 
@@ -36,13 +63,14 @@ def main() -> None:
         for seed in args.seeds:
             s = run_reservoir(ReservoirConfig(neurons=args.neurons, neuron_het=nh, stdp_het=sh, seed=seed), TaskConfig(task=args.task), runs / f"{name}_{seed}")
             rows.append({k: s[k] for k in KEYS})
-        # spike efficiency is undefined (None) for a reservoir silent during the memory test
-        agg = {k: {"mean": float(np.mean(v)) if v else None, "std": float(np.std(v)) if v else None, "defined_runs": len(v)}
-               for k in KEYS for v in [[r[k] for r in rows if r[k] is not None]]}
+        agg = aggregate(rows, KEYS)
         out["ablation"][name] = {"runs": rows, **agg}
         print(name, f"NRMSE {agg['nrmse']['mean']:.3f} ± {agg['nrmse']['std']:.3f}", f"VPT {agg['vpt']['mean']:.1f}",
               f"MC {agg['memory_capacity']['mean']:.2f}")
     out["HeNHeS_minus_HoNHoS_nrmse"] = out["ablation"]["HeNHeS"]["nrmse"]["mean"] - out["ablation"]["HoNHoS"]["nrmse"]["mean"]
+    out["esn"] = esn_baseline(args.neurons, args.task, args.seeds)
+    print("ESN", f"NRMSE {out['esn']['nrmse']['mean']:.3f} ± {out['esn']['nrmse']['std']:.3f}",
+          f"1 T_L {out['esn']['nrmse_lyapunov_time']['mean']:.3f}", "ridge", out["esn"]["config"]["ridge"])
     lnp = run_lnp(runs / f"HeNHeS_{args.seeds[0]}", args.lnp_iterations)
     out["lnp"] = lnp
     print("LNP", {k: {m: lnp[k][m] for m in ("neurons", "synapses", "nrmse", "sop_ratio")} for k in ("unpruned", "lnp", "activity_pruning", "random")})

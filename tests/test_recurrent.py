@@ -138,3 +138,24 @@ def test_reservoir_and_lnp_cli_contract(tmp_path, capsys):
     assert lines[-1]["neurons"] < 120
     assert main(["lnp", str(tmp_path / "nothing")]) == 2
     assert "reservoir run directory" in capsys.readouterr().err
+
+
+def test_esn_baseline_update_radius_and_forecast():
+    from sparsesnn.recurrent.esn import ESNConfig, build_esn, esn_forecast
+    from sparsesnn.recurrent.run import TaskConfig, task_series
+
+    esn = build_esn(ESNConfig(neurons=80, density=0.1, spectral_radius=0.8, seed=1), 3)
+    assert float(np.max(np.abs(np.linalg.eigvals(esn.w)))) == pytest.approx(0.8)
+    u = np.random.default_rng(0).normal(size=(5, 3))
+    x = np.zeros(80)
+    for t in range(5):  # x(t) = (1 − a)x(t−1) + a·tanh(W x(t−1) + W_in u(t))
+        x = 0.7 * x + 0.3 * np.tanh(esn.w @ x + esn.w_in @ u[t])
+    np.testing.assert_allclose(esn.run(u)[-1], x)
+    task = TaskConfig(ridge=1e-4)
+    series, _, _ = task_series(task)
+    r = esn_forecast(ESNConfig(seed=2), task, series)
+    # a 500-node ESN follows Lorenz63 closed loop over its first Lyapunov time
+    assert r["one_step_nrmse"] < 1e-3 and r["nrmse_lyapunov_time"] < 0.1 and r["vpt"] > 30
+    assert len(r["prediction"]) == task.horizon
+    with pytest.raises(ValueError, match="density"):
+        build_esn(ESNConfig(density=0.0), 3)

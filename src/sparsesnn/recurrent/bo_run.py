@@ -26,7 +26,7 @@ from ..atomic import atomic_write_bytes, atomic_write_json
 from ..training.rundir import append_jsonl, versions
 from .bayesopt import SPACE, check_budget, optimise
 from .network import ReservoirConfig, build_reservoir
-from .run import CLASSIFICATION, TaskConfig, memory, predict, run_reservoir, stdp_train, task_series
+from .run import CLASSIFICATION, TaskConfig, memory, predict, run_reservoir, stdp_train, validation_stretch
 
 OBJECTIVES = ("efficiency", "val_nrmse", "val_accuracy")
 
@@ -62,10 +62,7 @@ def objective_value(cfg: ReservoirConfig, task: TaskConfig, objective: str, seed
             res = build_reservoir(net, int(np.prod(fit.x.shape[2:])))
             values.append(classify(res, net, fit, val, task.stdp_samples if task.stdp_epochs > 0 else 0)["accuracy"])
         return float(np.mean(values))
-    if task.train <= task.horizon:
-        raise ValueError(f"the validation stretch needs task.train ({task.train}) > task.horizon ({task.horizon})")
-    val = dataclasses.replace(task, train=task.train - task.horizon)  # ends where the test horizon would start
-    u, _, _ = task_series(val)
+    val, u = validation_stretch(task)
     values = []
     for s in range(seeds):
         net = dataclasses.replace(cfg, seed=cfg.seed + s)

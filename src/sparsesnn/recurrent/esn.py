@@ -1,0 +1,71 @@
+"""An echo state network (Jaeger 2001) on the same forecasting protocol as the HRSNN: the
+non-spiking reservoir a reader compares spiking reservoirs with (notes §7 asks for an
+equal-size ESN next to every chaotic-prediction figure).
+
+x(t) = (1 − a)·x(t−1) + a·tanh(W x(t−1) + W_in u(t)), W sparse (``density``) rescaled to spectral
+radius ρ, W_in uniform in ±``input_scale``; the readout and the closed loop are
+:func:`~sparsesnn.recurrent.run.forecast`'s, so errors are measured identically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class ESNConfig:
+    neurons: int = 500
+    density: float = 0.02
+    spectral_radius: float = 0.9
+    input_scale: float = 0.5
+    leak: float = 0.3
+    seed: int = 0
+
+
+@dataclass
+class ESN:
+    w: np.ndarray  # [N, N]
+    w_in: np.ndarray  # [N, d]
+    leak: float
+
+    def step(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """One update of the state ``x`` ``[N]`` with input ``u`` ``[d]``."""
+        return (1.0 - self.leak) * x + self.leak * np.tanh(self.w @ x + self.w_in @ u)
+
+    def run(self, u: np.ndarray, x: np.ndarray | None = None) -> np.ndarray:
+        """States ``[S, N]`` for inputs ``u`` ``[S, d]`` from ``x`` (default: rest)."""
+        x = np.zeros(len(self.w)) if x is None else x
+        out = np.empty((len(u), len(self.w)))
+        for t, ut in enumerate(u):
+            x = out[t] = self.step(x, ut)
+        return out
+
+
+def build_esn(cfg: ESNConfig, inputs: int) -> ESN:
+    if cfg.neurons < 1 or not 0.0 < cfg.density <= 1.0 or not 0.0 < cfg.leak <= 1.0 or cfg.spectral_radius <= 0:
+        raise ValueError(f"ESN needs neurons >= 1, density and leak in (0, 1], spectral_radius > 0; got {cfg}")
+    rng = np.random.default_rng(cfg.seed)
+    w = rng.normal(0.0, 1.0, (cfg.neurons, cfg.neurons)) * (rng.random((cfg.neurons, cfg.neurons)) < cfg.density)
+    radius = float(np.max(np.abs(np.linalg.eigvals(w))))
+    if radius > 0:
+        w *= cfg.spectral_radius / radius
+    return ESN(w, rng.uniform(-cfg.input_scale, cfg.input_scale, (cfg.neurons, inputs)), cfg.leak)
+
+
+def esn_forecast(cfg: ESNConfig, task, u: np.ndarray) -> dict:
+    """Teacher-forced ridge readout and closed-loop prediction of ``u`` by an ESN (``task``: a
+    :class:`~sparsesnn.recurrent.run.TaskConfig`; its ``ridge`` is the ESN's)."""
+    from .run import forecast  # late: run imports the spiking simulator, which does not need us
+
+    esn = build_esn(cfg, u.shape[1])
+    states = esn.run(u[: task.warmup + task.train])
+    x = states[-1]
+
+    def advance(prediction: np.ndarray) -> np.ndarray:
+        nonlocal x
+        x = esn.step(x, prediction[0])
+        return x[None]
+
+    return forecast(states, u, task, advance)
