@@ -107,17 +107,25 @@ def plot_conversion(results: Sequence[dict], path: Path) -> Path:
         label = r.get("label", r["method"])
         acc = 100 * np.asarray(r["accuracy"])
         energy = np.asarray(r["energy_mj_per_sample"])
-        a1.plot(r["T"], acc, label=label)
+        color = a1.plot(r["T"], acc, label=label)[0].get_color()
+        a1.axhline(100 * r["ann_accuracy"], color=color, ls="--", lw=1, alpha=0.6)  # this result's own ANN
         if r.get("saturation_T"):
-            a1.axvline(r["saturation_T"], ls=":", lw=1, color=a1.lines[-1].get_color())
+            a1.axvline(r["saturation_T"], ls=":", lw=1, color=color)
         line = a2.plot(energy, acc, ".", ms=3, alpha=0.5)[0]
         front = pareto_front(energy, acc)
         a2.plot(energy[front], acc[front], "-", color=line.get_color(), label=f"{label} Pareto")
-    a1.axhline(100 * results[0]["ann_accuracy"], color="grey", ls="--", lw=1, label="ANN")
-    a1.set_xlabel("time steps T")
+    a1.set_xlabel("time steps T (dashed: the ANN, dotted: saturation)")
     a1.set_ylabel("test accuracy (%)")
     a1.legend(fontsize=8)
     a2.set_xscale("log")
+    # matplotlib labels every minor tick of a range under a decade or so, and they overlap:
+    # label 2 and 5 × 10^k on short ranges, powers of ten only on long ones
+    energies = [e for r in results for e in r["energy_mj_per_sample"] if e > 0]
+    if energies and max(energies) < 30 * min(energies):
+        a2.xaxis.set_minor_locator(matplotlib.ticker.LogLocator(subs=(2.0, 5.0)))
+        a2.xaxis.set_minor_formatter(matplotlib.ticker.LogFormatterSciNotation(labelOnlyBase=False))
+    else:
+        a2.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     a2.set_xlabel("energy per sample (mJ, 45 nm: 4.6 pJ MAC, 0.9 pJ AC)")
     a2.set_ylabel("test accuracy (%)")
     a2.legend(fontsize=8)
