@@ -201,3 +201,28 @@ def test_paper_size_spikformer_builds_and_backpropagates():
     assert abs(s["link_sparsity"] - 0.99) < 1e-3
     net(torch.rand(2, 3, 32, 32)).sum().backward()
     assert all(m.weight_values.grad is not None for m in net.sparse_layers())
+
+
+@pytest.mark.parametrize("arch,shape,x_shape", [("mlp", (64,), (5, 64)), ("4C3-AP2-12", (1, 8, 8), (5, 1, 8, 8)),
+                                                ("mlp", (64,), (6, 5, 64))])
+def test_forward_averages_the_output_layer_input_and_matches_the_full_sequence(arch, shape, x_shape):
+    """forward() applies the output layer to time-averaged spikes (a held direct-encoding current
+    expands at the first LIF): logits, gradients and SOPs equal those of the full sequence."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(arch=arch, hidden=[40], T=6, threshold=0.3)
+    net = SpikingNet(shape, 10, cfg, sparsity=0.5)
+    net.init_weights()
+    x = torch.rand(x_shape)
+    if len(x_shape) == len(shape) + 2:
+        x = (x < 0.3).float()  # spike input [T, B, ...]
+    rec_a, rec_b = ActivityRecorder(), ActivityRecorder()
+    fast = net(x, rec_a)
+    full = net.forward_sequence(x, rec_b).mean(0)
+    torch.testing.assert_close(fast, full, rtol=1e-5, atol=1e-6)
+    w = torch.randn_like(fast)
+    g_fast = torch.autograd.grad((fast * w).sum(), list(net.parameters()))
+    g_full = torch.autograd.grad((full * w).sum(), list(net.parameters()))
+    for a, b in zip(g_fast, g_full):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    degrees = net.out_degrees()
+    assert rec_a.report(degrees)["sops_per_sample"] == rec_b.report(degrees)["sops_per_sample"] > 0

@@ -95,3 +95,41 @@ def test_truncated_bptt_matches_detached_state(compiled, monkeypatch):
         spikes.append(z)
     (g_ref,) = torch.autograd.grad((torch.stack(spikes) * w).sum(), cur)
     torch.testing.assert_close(g, g_ref)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("detach_reset", [False, True])
+def test_held_current_equals_the_expanded_sequence(compiled, detach_reset, monkeypatch):
+    """A [1, B, N] current held for T steps (direct encoding) gives the spikes of its expansion
+    and, as gradient, the expansion's gradient summed over steps."""
+    from sparsesnn.neurons import functional
+
+    if not compiled:
+        monkeypatch.setattr(functional, "_nl", None)
+    fn = sg.get("arctan")
+    base = (torch.randn(1, 4, 13) * 1.5).requires_grad_()
+    held = lif_multistep(base, 0.7, 1.0, fn, detach_reset, steps=9)
+    ref = lif_multistep_reference(base.expand(9, 4, 13), 0.7, 1.0, fn, detach_reset)
+    assert held.shape == (9, 4, 13) and torch.equal(held, ref) and 0 < held.mean() < 1
+    w = torch.randn_like(held)
+    (g_held,) = torch.autograd.grad((held * w).sum(), base)
+    (g_ref,) = torch.autograd.grad((ref * w).sum(), base)
+    assert g_held.shape == (1, 4, 13)
+    torch.testing.assert_close(g_held, g_ref, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="steps"):
+        lif_multistep(torch.randn(3, 2, 5), 0.7, 1.0, fn, steps=9)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_gradient_broadcast_over_time_equals_the_materialised_one(compiled, monkeypatch):
+    from sparsesnn.neurons import functional
+
+    if not compiled:
+        monkeypatch.setattr(functional, "_nl", None)
+    fn = sg.get("triangle")
+    cur = (torch.randn(7, 3, 11) * 1.5).requires_grad_()
+    out = lif_multistep(cur, 0.6, 1.0, fn)
+    g_row = torch.randn(1, 3, 11)
+    (g_view,) = torch.autograd.grad(out, cur, g_row.expand(7, 3, 11), retain_graph=True)
+    (g_full,) = torch.autograd.grad(out, cur, g_row.expand(7, 3, 11).contiguous())
+    torch.testing.assert_close(g_view, g_full, rtol=0, atol=0)

@@ -80,22 +80,26 @@ class SpikingNet(LayeredNet):
         ``spike_noise`` corrupts the first spike trains of the network: the input spikes, or the
         first hidden layer's spikes when the input is analog (robustness analysis, 001 A.9).
         """
-        return self.forward_sequence(x, recorder, spike_noise).mean(0)
+        return self.forward_sequence(x, recorder, spike_noise, average=True).mean(0)
 
     def forward_sequence(
         self,
         x: torch.Tensor,
         recorder: ActivityRecorder | None = None,
         spike_noise: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        average: bool = False,
     ) -> torch.Tensor:
-        """Output current, or output spikes for a spike readout, at every step: ``[T, B, n_classes]``."""
+        """Output current, or output spikes for a spike readout, at every step: ``[T, B, n_classes]``.
+        ``average`` (current readout): return only the time average ``[1, B, n_classes]``, computed
+        as the output layer applied to the time-averaged spikes — the same value (the layer is
+        linear) for 1/T of the products; SOPs are still counted from every spike."""
         cfg, T = self.config, self.config.T
         nd = len(self.input_shape)
         if x.dim() == nd + 1 and x.shape[1:] == self.input_shape and cfg.encoding == "direct":
             analog = True
-            # direct encoding: the same analog input at every step, so compute its current once
-            cur = self._synapse(0, x, time_major=False)
-            cur = cur.unsqueeze(0).expand(T, *cur.shape)
+            # direct encoding: the same analog input at every step, so its current is computed
+            # once and held ([1, B, ...]) until the first LIF population expands it to T steps
+            cur = self._synapse(0, x, time_major=False).unsqueeze(0)
             if recorder is not None:
                 recorder.add_events(0, (x != 0).sum(0).flatten() * T, "mac")
         else:
@@ -112,7 +116,7 @@ class SpikingNet(LayeredNet):
         population = 0
         for kind, index in self.plan[1:]:
             if kind == "syn":
-                spikes = self.neurons[population](cur)
+                spikes = self.neurons[population](cur, steps=T)
                 if spike_noise is not None and analog and population == 0:
                     spikes = spike_noise(spikes)
                 if recorder is not None:
@@ -121,15 +125,21 @@ class SpikingNet(LayeredNet):
                 cur = spikes
                 if recorder is not None:
                     recorder.add_events(index, cur.sum((0, 1)).flatten(), "ac")
-                cur = self._synapse(index, cur, time_major=True)
+                if average and index == len(self.synapses) - 1 and cfg.readout == "current":
+                    # sum then divide: mean's backward would materialise a [T, B, N] gradient, while
+                    # sum's is a stride-0 view that the LIF backward reads as one row
+                    cur = self._synapse(index, cur.sum(0) / cur.shape[0], time_major=False).unsqueeze(0)
+                else:
+                    cur = self._synapse(index, cur, time_major=True)
             elif kind == "pool":  # on currents, so the spikes reaching the next layer stay binary
                 cur = self._pool(index, cur)
             else:
                 cur = cur.flatten(2)
         if self.config.readout == "spikes":
-            cur = self.neurons[population](cur)
+            cur = self.neurons[population](cur, steps=T)
             if recorder is not None:
                 recorder.add_spikes(population, cur)
         if recorder is not None:
             recorder.add_samples(cur.shape[1])
-        return cur
+        # a held current reaches here only in a net without hidden populations
+        return cur if average else cur.expand(T, *cur.shape[1:])

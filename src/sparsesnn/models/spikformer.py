@@ -192,11 +192,8 @@ class Spikformer(nn.Module):
         else:
             tally.events(lambda: (x != 0).sum(0).flatten())
         y = self.sps_bn[i](self.sps_conv[i](x))
-        if T is None:
-            y = y.unsqueeze(0).expand(self.config.T, *y.shape)
-        else:
-            y = y.unflatten(0, (T, -1))
-        s = self.sps_lif[i](y.reshape(*y.shape[:2], -1)).view_as(y)
+        y = y.unsqueeze(0) if T is None else y.unflatten(0, (T, -1))  # a static image's current is held
+        s = self.sps_lif[i](y.reshape(*y.shape[:2], -1), steps=self.config.T).view(self.config.T, *y.shape[1:])
         tally.spikes(s)
         return torch.nn.functional.max_pool2d(s.flatten(0, 1), 2)
 

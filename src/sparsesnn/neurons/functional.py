@@ -62,24 +62,26 @@ def lif_multistep_reference(
 
 class _LIFMultiStep(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, current, alpha, threshold, fn, detach_reset, grad_start):  # type: ignore[override]
+    def forward(ctx, current, alpha, threshold, fn, detach_reset, grad_start, steps):  # type: ignore[override]
         ctx.alpha, ctx.threshold, ctx.fn, ctx.detach_reset = alpha, threshold, fn, detach_reset
         ctx.grad_start = grad_start
         ctx.compiled = _compiled(current)
+        held = current.shape[0] == 1  # one current for every step (direct encoding)
+        ctx.held_shape = current.shape if held else None
+        out_shape = (steps, *current.shape[1:])
         if ctx.compiled:
             flat = current.detach().reshape(current.shape[0], -1).contiguous().numpy()
-            spikes, hs = _nl.lif_forward(flat, alpha, threshold)
-            spikes, hs = torch.from_numpy(spikes).view(current.shape), torch.from_numpy(hs).view(current.shape)
+            spikes, hs = _nl.lif_forward(flat, steps, alpha, threshold)
+            spikes, hs = torch.from_numpy(spikes).view(out_shape), torch.from_numpy(hs).view(out_shape)
             ctx.save_for_backward(hs, spikes)
             return spikes
-        T = current.shape[0]
-        hs = torch.empty_like(current)
-        spikes = torch.empty_like(current)
+        hs = current.new_empty(out_shape)
+        spikes = current.new_empty(out_shape)
         h = torch.zeros_like(current[0])
         z = torch.zeros_like(current[0])
-        for t in range(T):
+        for t in range(steps):
             # h ← (1 − z)·α·h + I(t), written as α·h − α·h·z to reuse buffers
-            h = torch.addcmul(current[t], h, 1.0 - z, value=alpha)
+            h = torch.addcmul(current[0 if held else t], h, 1.0 - z, value=alpha)
             z = (h >= threshold).to(current.dtype)
             hs[t] = h
             spikes[t] = z
@@ -90,12 +92,16 @@ class _LIFMultiStep(torch.autograd.Function):
     def backward(ctx, grad_spikes):  # type: ignore[override]
         hs, spikes = ctx.saved_tensors
         alpha, threshold, fn = ctx.alpha, ctx.threshold, ctx.fn
+        held = ctx.held_shape is not None
+        none = (None,) * 6
         if ctx.compiled:
-            g = grad_spikes.reshape(hs.shape[0], -1).contiguous().numpy()
+            # a gradient broadcast over time (stride 0, e.g. from a time average) is read as one row
+            steady = grad_spikes.stride(0) == 0
+            g = (grad_spikes[:1] if steady else grad_spikes).reshape(1 if steady else hs.shape[0], -1).contiguous().numpy()
             h = hs.reshape(hs.shape[0], -1).numpy()
-            out = _nl.lif_backward(g, h, alpha, threshold, fn.code, fn.alpha, ctx.detach_reset, ctx.grad_start)
-            return torch.from_numpy(out).view(hs.shape), None, None, None, None, None
-        grad_current = torch.zeros_like(grad_spikes)
+            out = _nl.lif_backward(g, h, alpha, threshold, fn.code, fn.alpha, ctx.detach_reset, ctx.grad_start, held)
+            return (torch.from_numpy(out).view(ctx.held_shape if held else hs.shape), *none)
+        grad_current = torch.zeros(ctx.held_shape, dtype=grad_spikes.dtype) if held else torch.zeros_like(grad_spikes)
         gh_next = torch.zeros_like(grad_spikes[0])  # ∂L/∂h(t+1)
         for t in range(hs.shape[0] - 1, ctx.grad_start - 1, -1):
             h, z = hs[t], spikes[t]
@@ -104,9 +110,9 @@ class _LIFMultiStep(torch.autograd.Function):
                 # h(t+1) depends on z(t) through the reset: ∂h(t+1)/∂z(t) = −α·h(t)
                 gz = gz - alpha * gh_next * h
             gh = gz * fn(h - threshold) + gh_next * alpha * (1.0 - z)
-            grad_current[t] = gh
+            grad_current[0 if held else t] += gh
             gh_next = gh
-        return grad_current, None, None, None, None, None
+        return (grad_current, *none)
 
 
 def _compiled(current: torch.Tensor) -> bool:
@@ -120,11 +126,17 @@ def lif_multistep(
     surrogate: sg.Surrogate,
     detach_reset: bool = False,
     grad_start: int = 0,
+    steps: int | None = None,
 ) -> torch.Tensor:
-    """Spikes ``[T, B, ...]`` of LIF neurons driven by ``current`` ``[T, B, ...]`` (001 eq. 1).
+    """Spikes ``[T, B, ...]`` of LIF neurons driven by ``current`` ``[T, B, ...]`` (001 eq. 1), or
+    by ``current`` ``[1, B, ...]`` held for ``steps`` = T steps (direct encoding: the first layer's
+    current is computed once; its gradient, the sum over steps, comes out of the same pass).
 
     ``grad_start`` > 0 truncates BPTT: steps before it receive no gradient (S-TP windows).
     """
     if current.dim() < 2:
         raise ValueError(f"LIF input must be [T, B, ...]; got shape {tuple(current.shape)}")
-    return _LIFMultiStep.apply(current, float(alpha), float(threshold), surrogate, bool(detach_reset), int(grad_start))
+    steps = current.shape[0] if steps is None else int(steps)
+    if steps < 1 or current.shape[0] not in (1, steps):
+        raise ValueError(f"LIF input must have 1 or steps={steps} time steps; got shape {tuple(current.shape)}")
+    return _LIFMultiStep.apply(current, float(alpha), float(threshold), surrogate, bool(detach_reset), int(grad_start), steps)

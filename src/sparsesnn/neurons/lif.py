@@ -40,8 +40,9 @@ class LIF(nn.Module):
         self.detach_reset = detach_reset
         self.grad_start = 0  # > 0: truncated BPTT from this step on (set by S-TP training)
 
-    def forward(self, current: torch.Tensor) -> torch.Tensor:
-        return lif_multistep(current, self.alpha, self.threshold, self.surrogate, self.detach_reset, self.grad_start)
+    def forward(self, current: torch.Tensor, steps: int | None = None) -> torch.Tensor:
+        """``current`` ``[T, B, ...]``, or ``[1, B, ...]`` held for ``steps`` steps."""
+        return lif_multistep(current, self.alpha, self.threshold, self.surrogate, self.detach_reset, self.grad_start, steps)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, threshold={self.threshold}, surrogate={self.surrogate_name}"
