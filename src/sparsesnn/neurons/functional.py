@@ -101,7 +101,7 @@ class _LIFMultiStep(torch.autograd.Function):
             h = hs.reshape(hs.shape[0], -1).numpy()
             out = _nl.lif_backward(g, h, alpha, threshold, fn.code, fn.alpha, ctx.detach_reset, ctx.grad_start, held)
             return (torch.from_numpy(out).view(ctx.held_shape if held else hs.shape), *none)
-        grad_current = torch.zeros(ctx.held_shape, dtype=grad_spikes.dtype) if held else torch.zeros_like(grad_spikes)
+        grad_current = grad_spikes.new_zeros(ctx.held_shape) if held else torch.zeros_like(grad_spikes)
         gh_next = torch.zeros_like(grad_spikes[0])  # ∂L/∂h(t+1)
         for t in range(hs.shape[0] - 1, ctx.grad_start - 1, -1):
             h, z = hs[t], spikes[t]
