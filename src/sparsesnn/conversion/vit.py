@@ -59,15 +59,17 @@ def channel_abs_percentile(a: torch.Tensor, q: float = 99.9) -> torch.Tensor:
 
 @torch.no_grad()
 def calibrate_vit(model: SparseViT, x: torch.Tensor, scale: float = 4.0, q: float = 99.9,
-                  batch_size: int = 250) -> list[torch.Tensor]:
-    """Thresholds of every neuron site (forward order): ``scale`` × per-channel percentile."""
+                  batch_size: int = 250) -> tuple[list[torch.Tensor], list[int]]:
+    """Per neuron site (forward order): thresholds ``scale`` × per-channel percentile, and the
+    number of neurons there (one sample's elements)."""
     model.eval()
     parts: list[list[torch.Tensor]] = []
     for i in range(0, len(x), batch_size):
         taps: list[torch.Tensor] = []
         model(x[i : i + batch_size], ops=TensorOps(taps))
         parts.append(taps)
-    return [scale * channel_abs_percentile(torch.cat([p[j] for p in parts])) for j in range(len(parts[0]))]
+    sites = [torch.cat([p[j] for p in parts]) for j in range(len(parts[0]))]
+    return [scale * channel_abs_percentile(a) for a in sites], [math.prod(a.shape[1:]) for a in sites]
 
 
 def _steps(frames: torch.Tensor) -> torch.Tensor:
@@ -162,8 +164,5 @@ class ConvertedViT:
 
 def convert_vit(model: SparseViT, calib_x: torch.Tensor, n_thresholds: int, scale: float) -> ConvertedViT:
     """Calibrate thresholds on ``calib_x`` (training samples) and build the converted ViT."""
-    thresholds = calibrate_vit(model, calib_x, scale)
-    taps: list[torch.Tensor] = []
-    with torch.no_grad():
-        model(calib_x[:1], ops=TensorOps(taps))
-    return ConvertedViT(model, thresholds, n_thresholds, [math.prod(t.shape[1:]) for t in taps])
+    thresholds, neuron_counts = calibrate_vit(model, calib_x, scale)
+    return ConvertedViT(model, thresholds, n_thresholds, neuron_counts)

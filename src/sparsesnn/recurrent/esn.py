@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .run import TaskConfig, forecast
+
 
 @dataclass
 class ESNConfig:
@@ -54,11 +56,9 @@ def build_esn(cfg: ESNConfig, inputs: int) -> ESN:
     return ESN(w, rng.uniform(-cfg.input_scale, cfg.input_scale, (cfg.neurons, inputs)), cfg.leak)
 
 
-def esn_forecast(cfg: ESNConfig, task, u: np.ndarray) -> dict:
-    """Teacher-forced ridge readout and closed-loop prediction of ``u`` by an ESN (``task``: a
-    :class:`~sparsesnn.recurrent.run.TaskConfig`; its ``ridge`` is the ESN's)."""
-    from .run import forecast  # late: run imports the spiking simulator, which does not need us
-
+def esn_forecast(cfg: ESNConfig, task: TaskConfig, u: np.ndarray) -> dict:
+    """Teacher-forced ridge readout and closed-loop prediction of ``u`` by an ESN (the task's
+    ``ridge`` is the ESN's)."""
     esn = build_esn(cfg, u.shape[1])
     states = esn.run(u[: task.warmup + task.train])
     x = states[-1]
