@@ -2,6 +2,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sparsesnn.layers import SparseLinear, target_nnz
 
@@ -181,3 +183,24 @@ def test_native_build_failure_falls_back_with_one_warning(monkeypatch, tmp_path)
     finally:
         monkeypatch.undo()
         importlib.reload(native)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 40), st.integers(0, 40), st.sampled_from([0.0, 0.05, 0.5, 1.0]), st.integers(0, 2**31))
+def test_native_nonzero_equals_torch(n_rows, n_cols, density, seed):
+    """The parallel mask scan (8 bytes at a time, ragged tails) lists the links in torch's order."""
+    from sparsesnn import native
+
+    mask = torch.rand(n_rows, n_cols, generator=torch.Generator().manual_seed(seed)) < density
+    for got, want in zip(native.nonzero(mask), mask.nonzero(as_tuple=True)):
+        assert torch.equal(got, want)
+
+
+def test_native_empty_gives_writable_buffers_of_any_size():
+    from sparsesnn import native
+
+    for shape in [(3,), (1024, 1025), (4096, 1024)]:  # below, across and above the huge-page size
+        t = native.empty(*shape, dtype=torch.float64)
+        assert t.shape == shape and t.dtype == torch.float64
+        t.fill_(2.0)
+        assert float(t.sum()) == 2.0 * t.numel()

@@ -35,7 +35,7 @@ def _csr(p: Pattern, values: torch.Tensor, transpose: bool = False) -> torch.Ten
 
 def _native_x_wt(crow, col, values, n_rows: int, n_cols: int, X: torch.Tensor) -> torch.Tensor:
     X = X.contiguous()
-    Y = X.new_empty(X.shape[0], n_rows)
+    Y = native.empty(X.shape[0], n_rows)
     native.call("spmm", crow, col, values.contiguous(), n_rows, n_cols, X, n_cols, 0, X.shape[0], Y, n_rows, 0, 0)
     return Y
 
@@ -72,7 +72,7 @@ def event_forward(p: Pattern, values: torch.Tensor, X: torch.Tensor) -> torch.Te
     """``X @ Wᵀ`` for binary ``X`` ``[N, n_in]``; cost ∝ active inputs × out-degree."""
     if backend(p, values, X) == "native":
         X = X.contiguous()
-        Y = X.new_empty(X.shape[0], p.shape[0])
+        Y = native.empty(X.shape[0], p.shape[0])
         _, _, t_crow, t_col = p.index
         native.call("event_xwt", t_crow, t_col, values[p.t_perm].contiguous(), p.shape[1], p.shape[0], X, p.shape[1], X.shape[0], Y, p.shape[0])
         return Y

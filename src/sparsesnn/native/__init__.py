@@ -9,7 +9,9 @@ why. Only float32 CPU tensors with int32 indices go through these kernels.
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import os
+import sys
 import warnings
 
 import torch
@@ -21,7 +23,13 @@ _SIGNATURES = {
     "event_xwt": [_P, _P, _P, _I, _I, _P, _L, _L, _P, _L, _I],
     "l3n_term": [_P, _P, _P, _P, _P, _I, _I, _P, _P, _I, _P, _L, _I, _I, _I],
     "ch3_l3": [_P, _P, _P, _P, _P, _P, _I, _I, _P, _I],
+    "mask_row_counts": [_P, _L, _L, _P, _I],
+    "mask_links": [_P, _L, _L, _P, _P, _P, _I],
 }
+
+# Outputs at least this large are backed by transparent huge pages where the kernel allows it
+_HUGE = 2 << 20
+_MADV_HUGEPAGE = 14
 
 _lib: ctypes.CDLL | None = None
 _error: str | None = None
@@ -71,3 +79,51 @@ def call(name: str, *args) -> None:
     contiguous), ints as they are. The number of threads is torch's."""
     conv = [ctypes.c_void_p(a.data_ptr()) if isinstance(a, torch.Tensor) else (None if a is None else int(a)) for a in args]
     getattr(_load(), name)(*conv, torch.get_num_threads())
+
+
+def _madvise():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes, fn.restype = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int], ctypes.c_int
+    return fn
+
+
+_MADVISE = _madvise()
+
+
+def empty(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """``torch.empty`` on the CPU, with large buffers advised onto transparent huge pages.
+
+    Outputs of tens of MB come from a fresh ``mmap`` on every call, and touching them costs one
+    page fault per 4 KiB (a 64 MB score matrix: ~33 ms of faults vs ~5 ms with 2 MiB pages on
+    this workplace's VM). The advice covers the 2 MiB-aligned interior, must precede the first
+    write, and is only a hint: where THP is off it changes nothing.
+    """
+    t = torch.empty(*shape, dtype=dtype)
+    if _MADVISE is not None:
+        start = -(-t.data_ptr() // _HUGE) * _HUGE
+        stop = (t.data_ptr() + t.numel() * t.element_size()) // _HUGE * _HUGE
+        if stop > start:
+            _MADVISE(start, stop - start, _MADV_HUGEPAGE)
+    return t
+
+
+def nonzero(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``mask.nonzero(as_tuple=True)`` of a 2-D bool mask (row-major order), parallel over rows
+    on the CPU (torch's scans the whole mask on one thread: 17 ms for 4096², vs ~2 ms here)."""
+    if mask.device.type != "cpu" or mask.dtype != torch.bool or not available():
+        return mask.nonzero(as_tuple=True)
+    m = mask.contiguous()
+    n_rows, n_cols = m.shape
+    counts = torch.empty(n_rows, dtype=torch.int64)
+    call("mask_row_counts", m, n_rows, n_cols, counts)
+    crow = torch.zeros(n_rows + 1, dtype=torch.int64)
+    torch.cumsum(counts, 0, out=crow[1:])
+    nnz = int(crow[-1])
+    rows, cols = torch.empty(nnz, dtype=torch.int64), torch.empty(nnz, dtype=torch.int64)
+    call("mask_links", m, n_rows, n_cols, crow, rows, cols)
+    return rows, cols

@@ -219,6 +219,11 @@ void l3n_term(const idx_t* c_crow, const idx_t* c_col, const idx_t* ct_crow, con
               int n_count, int ch2, const idx_t* w_crow, const idx_t* w_col, int n_rows, float* Y, int64_t ldy, int y_t,
               int accumulate, int nthreads) {
     const int64_t tiles = (n_count + NB - 1) / NB;
+    int kmax = 1;
+    for (int z = 0; z < n_count; ++z) kmax = std::max(kmax, (int)k[z]);
+    std::vector<float> rinv(kmax + 1);  // degrees are integers: a table instead of a divide per entry
+    for (int x = 1; x <= kmax; ++x) rinv[x] = 1.f / (float)x;
+    rinv[0] = 1.f;  // max(1, k - c)
 #pragma omp parallel num_threads(nthreads)
     {
         std::vector<float> xt((size_t)n_count * NB);
@@ -242,8 +247,8 @@ void l3n_term(const idx_t* c_crow, const idx_t* c_col, const idx_t* ct_crow, con
                 }
                 for (int i = 0; i < nt; ++i) {
                     const int z = touched[i];
-                    const float c = (float)cnt[z];
-                    xt[(int64_t)z * NB + q] = (ch2 ? 1.f + c : 1.f) / std::max(1.f, k[z] - c);
+                    const int c = cnt[z];
+                    xt[(int64_t)z * NB + q] = (ch2 ? 1.f + (float)c : 1.f) * rinv[std::max(0, (int)k[z] - c)];
                     cnt[z] = 0;
                 }
             }
@@ -259,47 +264,80 @@ void l3n_term(const idx_t* c_crow, const idx_t* c_col, const idx_t* ct_crow, con
 // Path-based CH3-L3 (001 eq. 5/19; notes §2.1): S[u, v] = sum over paths u-a-b-v, v not linked
 // to u, of [(k_a - TT[a, v]) (k_b - DD[b, u])]^(-1/2). DD[., u] is counted once per u and TT[a, .]
 // once per (u, a) in O(n) scratch rows: cost ~ nnz * d^2, no N x N or (m+n)^2 intermediate.
+// Both factors are integers, so their inverse square roots come from a table (no sqrt or divide
+// per path); links of u are zeroed at the end instead of being tested on every path.
 void ch3_l3(const idx_t* crow, const idx_t* col, const idx_t* t_crow, const idx_t* t_row,
             const float* k_out, const float* k_in, int n_out, int n_in, double* S, int nthreads) {
+    int kmax = 1;
+    for (int i = 0; i < n_out; ++i) kmax = std::max(kmax, crow[i + 1] - crow[i]);
+    for (int i = 0; i < n_in; ++i) kmax = std::max(kmax, t_crow[i + 1] - t_crow[i]);
+    std::vector<double> rs(kmax + 1, 0.0);  // float64 like the result: scores tie-break on tiny gaps
+    for (int x = 1; x <= kmax; ++x) rs[x] = 1.0 / std::sqrt((double)x);
 #pragma omp parallel num_threads(nthreads)
     {
         std::vector<int32_t> dd(n_out, 0), tt(n_in, 0);
-        std::vector<char> linked(n_in, 0);
-        std::vector<double> inv(n_in);  // float64 like the result: scores tie-break on tiny gaps
+        std::vector<double> ra(kmax + 1);
 #pragma omp for schedule(dynamic, 8)
         for (int u = 0; u < n_out; ++u) {
             double* row = S + (int64_t)u * n_in;
             std::memset(row, 0, sizeof(double) * n_in);
             for (idx_t p = crow[u]; p < crow[u + 1]; ++p) {
                 const int a = col[p];
-                linked[a] = 1;
                 for (idx_t q = t_crow[a]; q < t_crow[a + 1]; ++q) dd[t_row[q]] += 1;
             }
             for (idx_t p = crow[u]; p < crow[u + 1]; ++p) {
                 const int a = col[p];
                 for (idx_t q = t_crow[a]; q < t_crow[a + 1]; ++q)  // TT[a, .]: common outputs of a and v
                     for (idx_t r = crow[t_row[q]]; r < crow[t_row[q] + 1]; ++r) tt[col[r]] += 1;
-                const double ka = k_in[a];
+                const int ka = t_crow[a + 1] - t_crow[a];
+                for (int c = 0; c <= ka; ++c) ra[c] = rs[ka - c];  // ra[TT] = (k_a - TT)^(-1/2)
                 for (idx_t q = t_crow[a]; q < t_crow[a + 1]; ++q) {
                     const int b = t_row[q];
                     if (b == u) continue;
-                    const double inv_b = k_out[b] - (double)dd[b];
-                    const idx_t r0 = crow[b], r1 = crow[b + 1];
-                    for (idx_t r = r0; r < r1; ++r) {  // vectorisable: gather, rsqrt, masked
-                        const int v = col[r];
-                        inv[r - r0] = linked[v] ? 0.0 : 1.0 / std::sqrt((ka - (double)tt[v]) * inv_b);
-                    }
-                    for (idx_t r = r0; r < r1; ++r) row[col[r]] += inv[r - r0];
+                    const double rb = rs[(crow[b + 1] - crow[b]) - dd[b]];
+                    for (idx_t r = crow[b]; r < crow[b + 1]; ++r) row[col[r]] += ra[tt[col[r]]] * rb;
                 }
                 for (idx_t q = t_crow[a]; q < t_crow[a + 1]; ++q)
                     for (idx_t r = crow[t_row[q]]; r < crow[t_row[q] + 1]; ++r) tt[col[r]] = 0;
             }
             for (idx_t p = crow[u]; p < crow[u + 1]; ++p) {
                 const int a = col[p];
-                linked[a] = 0;
+                row[a] = 0.0;
                 for (idx_t q = t_crow[a]; q < t_crow[a + 1]; ++q) dd[t_row[q]] = 0;
             }
         }
+    }
+}
+
+// Links of a 0/1 byte mask (n_rows x n_cols, row-major), row-major like torch.nonzero but
+// parallel over rows: mask_row_counts gives the links per row, mask_links (with crow, their
+// prefix sums) writes each link's row and column. Eight bytes are tested at once: masks are sparse.
+void mask_row_counts(const uint8_t* m, int64_t n_rows, int64_t n_cols, int64_t* counts, int nthreads) {
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+    for (int64_t i = 0; i < n_rows; ++i) {
+        const uint8_t* r = m + i * n_cols;
+        int64_t c = 0;
+        for (int64_t j = 0; j < n_cols; ++j) c += r[j] != 0;
+        counts[i] = c;
+    }
+}
+
+void mask_links(const uint8_t* m, int64_t n_rows, int64_t n_cols, const int64_t* crow, int64_t* rows, int64_t* cols,
+                int nthreads) {
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+    for (int64_t i = 0; i < n_rows; ++i) {
+        const uint8_t* r = m + i * n_cols;
+        int64_t k = crow[i];
+        int64_t j = 0;
+        for (; j + 8 <= n_cols; j += 8) {
+            uint64_t w;
+            std::memcpy(&w, r + j, 8);
+            if (w == 0) continue;
+            for (int b = 0; b < 8; ++b)
+                if (r[j + b]) rows[k] = i, cols[k++] = j + b;
+        }
+        for (; j < n_cols; ++j)
+            if (r[j]) rows[k] = i, cols[k++] = j;
     }
 }
 

@@ -25,7 +25,7 @@ def _check_mask(mask: torch.Tensor) -> torch.Tensor:
 
 def _links(m: torch.Tensor) -> tuple[Pattern, torch.Tensor, torch.Tensor]:
     """Pattern of the mask with the degrees k_out (links per output) and k_in, float64."""
-    rows, cols = m.nonzero(as_tuple=True)
+    rows, cols = native.nonzero(m)
     p = Pattern.build(rows, cols, tuple(m.shape))
     return p, p.crow.diff().to(torch.float64), p.t_crow.diff().to(torch.float64)
 
@@ -50,7 +50,7 @@ def ch3_l3(mask: torch.Tensor) -> torch.Tensor:
         return torch.zeros(n_out, n_in, dtype=torch.float64, device=m.device)
     if native.usable(p.index[0]):
         crow, col, t_crow, t_col = p.index
-        out = torch.empty(n_out, n_in, dtype=torch.float64)
+        out = native.empty(n_out, n_in, dtype=torch.float64)
         native.call("ch3_l3", crow, col, t_crow, t_col, k_out.float(), k_in.float(), n_out, n_in, out)
         return out
     return _ch3_l3_torch(m, p, k_out, k_in)
@@ -96,7 +96,7 @@ def _l3n(mask: torch.Tensor, ch2: bool) -> torch.Tensor:
     n_out, n_in = m.shape
     if native.usable(p.index[0]):
         crow, col, t_crow, t_col = p.index
-        score = torch.empty(n_out, n_in)
+        score = native.empty(n_out, n_in)
         # A·M, tile by tile of outputs u: count DD[u, ·], weight, gather over b ∈ N(v)
         native.call("l3n_term", crow, col, t_crow, t_col, k_out.float(), n_out, int(ch2), t_crow, t_col, n_in, score, n_in, 0, 0)
         # += M·Bᵀ, tile by tile of inputs v: count TT[v, ·], weight, gather over a ∈ N(u)
