@@ -158,9 +158,28 @@ void sddmm(const idx_t* crow, const idx_t* col, int n_rows, int n_cols, const fl
             load_tile(X, ldx, false, n0, m, n_cols, xt.data());
             load_tile(G, ldg, false, n0, m, n_rows, gt.data());
             for (int j = 0; j < n_rows; ++j) {
-                float g[NB];
-                for (int k = 0; k < NB; ++k) g[k] = gt[(int64_t)j * NB + k];
-                for (idx_t p = crow[j]; p < crow[j + 1]; ++p) {
+                const float* g = gt.data() + (int64_t)j * NB;
+                idx_t p = crow[j];
+#if defined(__AVX2__) && defined(__FMA__)
+                static_assert(NB == 16, "the AVX2 path holds a tile row in two registers");
+                const __m256 g0 = _mm256_loadu_ps(g), g1 = _mm256_loadu_ps(g + 8);
+                // eight links at a time: their sixteen-term dots end as eight vectors, summed
+                // horizontally together by a hadd tree (one RMW of acc instead of eight)
+                for (; p + 8 <= crow[j + 1]; p += 8) {
+                    __m256 d[8];
+                    for (int e = 0; e < 8; ++e) {
+                        const float* x = xt.data() + (int64_t)col[p + e] * NB;
+                        d[e] = _mm256_fmadd_ps(g1, _mm256_loadu_ps(x + 8), _mm256_mul_ps(g0, _mm256_loadu_ps(x)));
+                    }
+                    const __m256 h01 = _mm256_hadd_ps(d[0], d[1]), h23 = _mm256_hadd_ps(d[2], d[3]);
+                    const __m256 h45 = _mm256_hadd_ps(d[4], d[5]), h67 = _mm256_hadd_ps(d[6], d[7]);
+                    const __m256 q0 = _mm256_hadd_ps(h01, h23), q1 = _mm256_hadd_ps(h45, h67);
+                    // q0 lanes: [0..3 low halves | 0..3 high halves]; q1 likewise for links 4..7
+                    const __m256 lo = _mm256_permute2f128_ps(q0, q1, 0x20), hi = _mm256_permute2f128_ps(q0, q1, 0x31);
+                    _mm256_storeu_ps(acc + p, _mm256_add_ps(_mm256_loadu_ps(acc + p), _mm256_add_ps(lo, hi)));
+                }
+#endif
+                for (; p < crow[j + 1]; ++p) {
                     const float* x = xt.data() + (int64_t)col[p] * NB;
                     float s = 0.f;
 #pragma omp simd reduction(+ : s)
