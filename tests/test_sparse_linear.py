@@ -204,3 +204,21 @@ def test_native_empty_gives_writable_buffers_of_any_size():
         assert t.shape == shape and t.dtype == torch.float64
         t.fill_(2.0)
         assert float(t.sum()) == 2.0 * t.numel()
+
+
+@pytest.mark.parametrize("native_on", [True, False])
+@pytest.mark.parametrize("where", [0, 17, -1])
+def test_auto_path_falls_back_on_a_single_non_binary_entry(monkeypatch, native_on, where):
+    """Without a hint the layer tries the event path and must notice one non-0/1 value in any
+    sample (first, middle, last) and compute the general product instead."""
+    from sparsesnn import native
+
+    if not native_on:
+        monkeypatch.setattr(native, "usable", lambda *t: False)
+    layer = SparseLinear(50, 30, sparsity=0.9)
+    x = (torch.rand(40, 50) < 0.2).float()
+    x[where, 7] = 0.5
+    with torch.no_grad():
+        torch.testing.assert_close(layer(x), _dense_reference(layer, x)[1])
+        x[where, 7] = 1.0
+        torch.testing.assert_close(layer(x), _dense_reference(layer, x)[1])

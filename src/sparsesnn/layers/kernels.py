@@ -68,14 +68,20 @@ def value_grad(p: Pattern, G: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
     return torch.sparse.sampled_addmm(pattern, G.t(), X, beta=0.0, alpha=1.0).values()
 
 
-def event_forward(p: Pattern, values: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
-    """``X @ Wᵀ`` for binary ``X`` ``[N, n_in]``; cost ∝ active inputs × out-degree."""
+def event_forward(p: Pattern, values: torch.Tensor, X: torch.Tensor, check: bool = False) -> torch.Tensor | None:
+    """``X @ Wᵀ`` for binary ``X`` ``[N, n_in]``; cost ∝ active inputs × out-degree.
+
+    ``check``: ``X`` may not be binary; then None is returned when it is not (on the compiled
+    path the test rides along the scan for active inputs, elsewhere it is a separate pass)."""
     if backend(p, values, X) == "native":
         X = X.contiguous()
         Y = native.empty(X.shape[0], p.shape[0])
+        flag = torch.zeros(1, dtype=torch.int32) if check else None
         _, _, t_crow, t_col = p.index
-        native.call("event_xwt", t_crow, t_col, values[p.t_perm].contiguous(), p.shape[1], p.shape[0], X, p.shape[1], X.shape[0], Y, p.shape[0])
-        return Y
+        native.call("event_xwt", t_crow, t_col, values[p.t_perm].contiguous(), p.shape[1], p.shape[0], X, p.shape[1], X.shape[0], Y, p.shape[0], flag)
+        return None if check and bool(flag) else Y
+    if check and not bool(((X == 0) | (X == 1)).all()):
+        return None
     return x_wt(p, values, X)
 
 

@@ -199,9 +199,10 @@ class SparseLinear(SparseLinks):
         lead = x.shape[:-1]
         x2 = x.reshape(-1, self.in_features)
         needs_grad = torch.is_grad_enabled() and (x.requires_grad or self.weight_values.requires_grad)
-        if not needs_grad and (binary if binary is not None else bool(((x2 == 0) | (x2 == 1)).all())):
-            y = kernels.event_forward(self.pattern, self.weight_values.detach(), x2)
-        else:
+        y = None
+        if not needs_grad and binary is not False:
+            y = kernels.event_forward(self.pattern, self.weight_values.detach(), x2, check=binary is None)
+        if y is None:
             y = _SparseMatmul.apply(x2, self.weight_values, self)
         b = self.effective_bias()
         if b is not None:

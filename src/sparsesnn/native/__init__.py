@@ -20,7 +20,7 @@ _P, _I, _L = ctypes.c_void_p, ctypes.c_int, ctypes.c_int64
 _SIGNATURES = {
     "spmm": [_P, _P, _P, _I, _I, _P, _L, _I, _L, _P, _L, _I, _I, _I],
     "sddmm": [_P, _P, _I, _I, _P, _L, _P, _L, _L, _P, _I],
-    "event_xwt": [_P, _P, _P, _I, _I, _P, _L, _L, _P, _L, _I],
+    "event_xwt": [_P, _P, _P, _I, _I, _P, _L, _L, _P, _L, _P, _I],
     "l3n_term": [_P, _P, _P, _P, _P, _I, _I, _P, _P, _I, _P, _L, _I, _I, _I],
     "ch3_l3": [_P, _P, _P, _P, _P, _P, _I, _I, _P, _I],
     "mask_row_counts": [_P, _L, _L, _P, _I],

@@ -197,20 +197,31 @@ void sddmm(const idx_t* crow, const idx_t* col, int n_rows, int n_cols, const fl
 
 // Event-driven Y[N, n_out] = X @ W^T for binary X: every active input adds its out-links.
 // (t_crow, t_row, t_val) is W^T in CSR (links grouped by input). Cost ~ active inputs x fan-out.
+// With a non-null nonbinary flag the scan that lists the active inputs also checks that every
+// entry is 0 or 1; on the first other value the flag is set, the remaining samples are skipped
+// and Y is not valid (the caller takes the general product) - one read of X instead of a
+// separate check.
 void event_xwt(const idx_t* t_crow, const idx_t* t_row, const float* t_val, int n_in, int n_out,
-               const float* X, int64_t ldx, int64_t N, float* Y, int64_t ldy, int nthreads) {
+               const float* X, int64_t ldx, int64_t N, float* Y, int64_t ldy, int* nonbinary, int nthreads) {
+    if (nonbinary) *nonbinary = 0;
 #pragma omp parallel num_threads(nthreads)
     {
         std::vector<idx_t> active(n_in);
         constexpr int PF = 4;
 #pragma omp for schedule(static)
         for (int64_t n = 0; n < N; ++n) {
+            if (nonbinary && __atomic_load_n(nonbinary, __ATOMIC_RELAXED)) continue;
             const float* x = X + n * ldx;
             float* y = Y + n * ldy;
-            int na = 0;
+            int na = 0, other = 0;
             for (int i = 0; i < n_in; ++i) {  // branch-free compaction of the active inputs
                 active[na] = i;
                 na += x[i] != 0.f;
+                other |= (x[i] != 0.f) & (x[i] != 1.f);
+            }
+            if (nonbinary && other) {
+                __atomic_store_n(nonbinary, 1, __ATOMIC_RELAXED);
+                continue;
             }
             std::memset(y, 0, sizeof(float) * n_out);
             for (int a = 0; a < na; ++a) {
