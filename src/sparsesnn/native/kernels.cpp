@@ -296,8 +296,8 @@ void l3n_term(const idx_t* c_crow, const idx_t* c_col, const idx_t* ct_crow, con
 // once per (u, a) in O(n) scratch rows: cost ~ nnz * d^2, no N x N or (m+n)^2 intermediate.
 // Both factors are integers, so their inverse square roots come from a table (no sqrt or divide
 // per path); links of u are zeroed at the end instead of being tested on every path.
-void ch3_l3(const idx_t* crow, const idx_t* col, const idx_t* t_crow, const idx_t* t_row,
-            const float* k_out, const float* k_in, int n_out, int n_in, double* S, int nthreads) {
+void ch3_l3(const idx_t* crow, const idx_t* col, const idx_t* t_crow, const idx_t* t_row, int n_out, int n_in,
+            double* S, int nthreads) {
     int kmax = 1;
     for (int i = 0; i < n_out; ++i) kmax = std::max(kmax, crow[i + 1] - crow[i]);
     for (int i = 0; i < n_in; ++i) kmax = std::max(kmax, t_crow[i + 1] - t_crow[i]);

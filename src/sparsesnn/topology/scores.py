@@ -51,7 +51,7 @@ def ch3_l3(mask: torch.Tensor) -> torch.Tensor:
     if native.usable(p.index[0]):
         crow, col, t_crow, t_col = p.index
         out = native.empty(n_out, n_in, dtype=torch.float64)
-        native.call("ch3_l3", crow, col, t_crow, t_col, k_out.float(), k_in.float(), n_out, n_in, out)
+        native.call("ch3_l3", crow, col, t_crow, t_col, n_out, n_in, out)
         return out
     return _ch3_l3_torch(m, p, k_out, k_in)
 
