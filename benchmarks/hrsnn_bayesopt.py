@@ -23,8 +23,7 @@ from common import write_results
 
 from sparsesnn.recurrent.bo_run import run_bayesopt
 from sparsesnn.recurrent.lnp_run import run_lnp
-from sparsesnn.recurrent.network import ReservoirConfig
-from sparsesnn.recurrent.run import TaskConfig, run_reservoir
+from sparsesnn.recurrent.run import TaskConfig, reservoir_config, run_reservoir
 
 PREDICTION = ("nrmse", "vpt", "memory_capacity", "spike_efficiency", "sops_per_step", "synapses", "neurons")
 CLASSIFICATION = ("accuracy", "mlp_readout_accuracy", "spikes_per_sample", "sops_per_sample", "synapses", "neurons")
@@ -50,7 +49,7 @@ def main() -> None:
     objective = args.objective or ("val_accuracy" if classify else "val_nrmse")
     out: dict = {}
     for name, nh, sh in (("HoNHoS", "homo", "homo"), ("HeNHeS", "hetero", "hetero")):
-        base = ReservoirConfig(neurons=args.neurons, neuron_het=nh, stdp_het=sh, seed=args.bo_seed)
+        base = reservoir_config(args.task, neurons=args.neurons, neuron_het=nh, stdp_het=sh, seed=args.bo_seed)
         bo = run_bayesopt(base, task, runs / name, objective, args.init, args.iterations, seeds=2)
         chosen = dataclasses.replace(base, **bo["best_params"])
         rows = [{k: r[k] for k in keys} for s in args.seeds

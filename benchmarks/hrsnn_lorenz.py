@@ -16,8 +16,7 @@ from common import write_results
 
 from sparsesnn.recurrent.esn import ESNConfig, esn_forecast
 from sparsesnn.recurrent.lnp_run import run_lnp
-from sparsesnn.recurrent.network import ReservoirConfig
-from sparsesnn.recurrent.run import TaskConfig, run_reservoir, task_series, validation_stretch
+from sparsesnn.recurrent.run import TaskConfig, reservoir_config, run_reservoir, task_series, validation_stretch
 
 ESN_KEYS = ("nrmse", "nrmse_lyapunov_time", "one_step_nrmse", "vpt", "vpt_lyapunov_times")
 ESN_RIDGES = (1e-6, 1e-4, 1e-2, 1.0)
@@ -61,7 +60,8 @@ def main() -> None:
     for name, nh, sh in (("HoNHoS", "homo", "homo"), ("HeNHoS", "hetero", "homo"), ("HoNHeS", "homo", "hetero"), ("HeNHeS", "hetero", "hetero")):
         rows = []
         for seed in args.seeds:
-            s = run_reservoir(ReservoirConfig(neurons=args.neurons, neuron_het=nh, stdp_het=sh, seed=seed), TaskConfig(task=args.task), runs / f"{name}_{seed}")
+            s = run_reservoir(reservoir_config(args.task, neurons=args.neurons, neuron_het=nh, stdp_het=sh, seed=seed), TaskConfig(task=args.task),
+                              runs / f"{name}_{seed}")
             rows.append({k: s[k] for k in KEYS})
         agg = aggregate(rows, KEYS)
         out["ablation"][name] = {"runs": rows, **agg}

@@ -130,6 +130,10 @@ def test_reservoir_and_lnp_cli_contract(tmp_path, capsys):
     s = json.loads((run / "summary.json").read_text())
     assert {"nrmse", "vpt", "memory_capacity", "spike_efficiency", "synapses", "neurons", "sops_per_step"} <= set(s)
     assert s["neurons"] == 120
+    from sparsesnn.recurrent.run import PREDICTION_PRESET
+
+    recorded = json.loads((run / "config.json").read_text())["reservoir"]
+    assert {k: recorded[k] for k in PREDICTION_PRESET} == PREDICTION_PRESET  # a chaotic task: the validated preset
     assert main(["lnp", str(run), "--iterations", "2"]) == 0
     lines = [json.loads(l) for l in (run / "lnp.jsonl").read_text().splitlines()]
     assert [l["iteration"] for l in lines][:2] == [0, 1]
@@ -159,3 +163,13 @@ def test_esn_baseline_update_radius_and_forecast():
     assert len(r["prediction"]) == task.horizon
     with pytest.raises(ValueError, match="density"):
         build_esn(ESNConfig(density=0.0), 3)
+
+
+def test_reservoir_config_presets_per_task():
+    from sparsesnn.recurrent.network import ReservoirConfig
+    from sparsesnn.recurrent.run import PREDICTION_PRESET, reservoir_config
+
+    pred = reservoir_config("rossler", neurons=50, input_scale=3.0)
+    assert pred.input_scale == 3.0 and pred.neurons == 50  # explicit fields win over the preset
+    assert (pred.weight_scale, pred.substeps) == (PREDICTION_PRESET["weight_scale"], PREDICTION_PRESET["substeps"])
+    assert reservoir_config("nmnist", neurons=50) == ReservoirConfig(neurons=50)  # classification: plain defaults

@@ -208,22 +208,23 @@ def _reservoir_configs(args: argparse.Namespace):
     """(ReservoirConfig, TaskConfig) from ``--config`` (sections 'reservoir' and 'task') and flags."""
     import yaml
 
-    from ..recurrent.network import ReservoirConfig
-    from ..recurrent.run import TaskConfig
+    from ..recurrent.run import TaskConfig, reservoir_config
 
     raw = yaml.safe_load(args.config.read_text()) if args.config else {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{args.config}: expected a mapping with 'reservoir' and 'task' sections")
     try:
-        net = ReservoirConfig(**raw.get("reservoir", {}))
         task = TaskConfig(**raw.get("task", {}))
+        for field in ("task", "data_dir", "training"):
+            if getattr(args, field) is not None:
+                setattr(task, field, getattr(args, field))
+        # the task decides the defaults the reservoir section and flags override
+        net = reservoir_config(task.task, **raw.get("reservoir", {}))
     except TypeError as exc:
         raise ConfigError(f"{args.config}: {exc}") from None
-    for flag, obj, field in (("task", task, "task"), ("data_dir", task, "data_dir"), ("training", task, "training"),
-                             ("neurons", net, "neurons"), ("neuron_het", net, "neuron_het"),
-                             ("stdp_het", net, "stdp_het"), ("seed", net, "seed")):
-        if getattr(args, flag) is not None:
-            setattr(obj, field, getattr(args, flag))
+    for field in ("neurons", "neuron_het", "stdp_het", "seed"):
+        if getattr(args, field) is not None:
+            setattr(net, field, getattr(args, field))
     return net.validate(), task
 
 
