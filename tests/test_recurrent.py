@@ -173,3 +173,14 @@ def test_reservoir_config_presets_per_task():
     assert pred.input_scale == 3.0 and pred.neurons == 50  # explicit fields win over the preset
     assert (pred.weight_scale, pred.substeps) == (PREDICTION_PRESET["weight_scale"], PREDICTION_PRESET["substeps"])
     assert reservoir_config("nmnist", neurons=50) == ReservoirConfig(neurons=50)  # classification: plain defaults
+
+
+def test_prediction_preset_is_the_committed_validation_choice():
+    """The preset in the code is the point benchmarks/hrsnn_lorenz_validation.py chose (its
+    results file is committed), so the two cannot drift apart silently."""
+    from pathlib import Path
+
+    from sparsesnn.recurrent.run import PREDICTION_PRESET, TaskConfig
+
+    chosen = json.loads((Path(__file__).parents[1] / "results" / "hrsnn_lorenz_validation.json").read_text())["chosen"]
+    assert chosen == {**PREDICTION_PRESET, "ridge": TaskConfig().ridge}
