@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from common import write_results
 
-from sparsesnn.recurrent.network import ReservoirConfig, build_reservoir
-from sparsesnn.recurrent.run import TaskConfig, predict, stdp_train, validation_stretch
+from sparsesnn.recurrent.network import ReservoirConfig
+from sparsesnn.recurrent.run import TaskConfig, predict, trained_reservoir, validation_stretch
 
 GRID = {"input_scale": (1.0, 8.0, 16.0), "weight_scale": (0.25, 0.5, 1.0), "substeps": (4, 10), "ridge": (1.0, 10.0, 100.0)}
 KINDS = (("HoNHoS", "homo"), ("HeNHeS", "hetero"))
@@ -33,9 +33,7 @@ def score(job: tuple[dict, str, int, int, str]) -> dict:
     val, u = validation_stretch(TaskConfig(task=task_name, ridge=point["ridge"]))
     cfg = ReservoirConfig(neurons=neurons, neuron_het=het, stdp_het=het, seed=seed,
                           **{k: v for k, v in point.items() if k != "ridge"})
-    torch.manual_seed(seed)
-    res = stdp_train(build_reservoir(cfg, u.shape[1]), u, val, cfg.substeps)
-    out = predict(res, val, cfg.substeps, u)
+    out = predict(trained_reservoir(cfg, u, val), val, cfg.substeps, u)
     return {"nrmse": out["nrmse"], "nrmse_lyapunov_time": out["nrmse_lyapunov_time"], "firing_rate": out["firing_rate"]}
 
 

@@ -26,7 +26,7 @@ from ..atomic import atomic_write_bytes, atomic_write_json
 from ..training.rundir import append_jsonl, versions
 from .bayesopt import SPACE, check_budget, optimise
 from .network import ReservoirConfig, build_reservoir
-from .run import CLASSIFICATION, TaskConfig, memory, predict, run_reservoir, stdp_train, validation_stretch
+from .run import CLASSIFICATION, TaskConfig, memory, predict, run_reservoir, trained_reservoir, validation_stretch
 
 OBJECTIVES = ("efficiency", "val_nrmse", "val_accuracy")
 
@@ -66,9 +66,7 @@ def objective_value(cfg: ReservoirConfig, task: TaskConfig, objective: str, seed
     values = []
     for s in range(seeds):
         net = dataclasses.replace(cfg, seed=cfg.seed + s)
-        torch.manual_seed(net.seed)
-        res = build_reservoir(net, u.shape[1])
-        res = stdp_train(res, u, val, net.substeps) if task.stdp_epochs > 0 else res
+        res = trained_reservoir(net, u, val)
         if objective == "efficiency":
             eff = memory(res, val, net.substeps, net.seed)["spike_efficiency"]
             values.append(0.0 if eff is None else eff)  # a silent reservoir is the worst case

@@ -160,6 +160,14 @@ def stdp_train(res: Reservoir, u: np.ndarray, task: TaskConfig, substeps: int) -
     return res
 
 
+def trained_reservoir(net: ReservoirConfig, u: np.ndarray, task: TaskConfig) -> Reservoir:
+    """A reservoir drawn from ``net`` (torch seeded with its seed) and STDP-trained on the series
+    ``u`` as ``task`` says (unchanged when ``task.stdp_epochs`` is 0)."""
+    torch.manual_seed(net.seed)
+    res = build_reservoir(net, u.shape[1])
+    return stdp_train(res, u, task, net.substeps) if task.stdp_epochs > 0 else res
+
+
 def evaluate_reservoir(res: Reservoir, task: TaskConfig, substeps: int, u: np.ndarray, seed: int) -> dict:
     out = predict(res, task, substeps, u)
     out.update(memory(res, task, substeps, seed))
@@ -189,8 +197,7 @@ def run_reservoir(net: ReservoirConfig, task: TaskConfig, run_dir: str | Path) -
         if task.training != "stdp":
             raise ValueError(f"task.training={task.training!r}: backprop training (HoNB/HeNB) is for the classification tasks {CLASSIFICATION}")
         u, mean, std = task_series(task)
-        res = build_reservoir(net, u.shape[1])
-        res = stdp_train(res, u, task, net.substeps) if task.stdp_epochs > 0 else res
+        res = trained_reservoir(net, u, task)
         summary = evaluate_reservoir(res, task, net.substeps, u, net.seed)
     summary.update({"task": task.task, "neuron_het": net.neuron_het, "stdp_het": net.stdp_het, "seed": net.seed,
                     "seconds": time.perf_counter() - start})
