@@ -85,6 +85,16 @@ def test_node_based_scores_match_definition(mask):
     np.testing.assert_allclose(ch3_l3n(t).double().numpy(), brute_force_l3n(mask, False), rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("shape", [(16, 16), (33, 40), (48, 17)])
+def test_node_based_scores_match_definition_over_whole_tiles(shape):
+    """Sizes past the 16 x 16 tiles of the compiled kernel: whole tiles take the fast write-back,
+    the ragged rest the general one (the hypothesis sizes above stay inside one partial tile)."""
+    mask = np.random.default_rng(sum(shape)).random(shape) < 0.15
+    t = torch.from_numpy(mask)
+    np.testing.assert_allclose(ch2_l3n(t).double().numpy(), brute_force_l3n(mask, True), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(ch3_l3n(t).double().numpy(), brute_force_l3n(mask, False), rtol=1e-6, atol=1e-6)
+
+
 def test_ch3_l3_by_hand():
     # outputs {0,1}, inputs {0,1}; links 0-0, 1-0, 1-1: the absent link (0, 1) has one path
     # 0-in0-out1-in1; in0: degree 2, LC {in0, out1}, internal 1, seeds 1 → de 0;

@@ -19,7 +19,7 @@ import torch
 
 _P, _I, _L = ctypes.c_void_p, ctypes.c_int, ctypes.c_int64
 _SIGNATURES = {
-    "spmm": [_P, _P, _P, _I, _I, _P, _L, _I, _L, _P, _L, _I, _I, _I],
+    "spmm": [_P, _P, _P, _I, _I, _P, _L, _L, _P, _L, _I],
     "sddmm": [_P, _P, _I, _I, _P, _L, _P, _L, _L, _P, _I],
     "event_xwt": [_P, _P, _P, _I, _I, _P, _L, _L, _P, _L, _P, _I],
     "l3n_term": [_P, _P, _P, _P, _P, _I, _I, _P, _P, _I, _P, _L, _I, _I, _I],

@@ -20,14 +20,16 @@ namespace {
 constexpr int NB = 16;
 constexpr int JB = 16;  // outputs buffered before the transposed write-back
 
-// out[0:NB] = sum_p w_p * xt[col_p][0:NB] over row j of W; xt is an (n_cols x NB) tile.
-// (Interleaving two rows for more FMA chains in flight measured slower: the tile is L2-bound.)
+// out[0:NB] = sum_p w_p * xt[col_p][0:NB] over row j of W; xt is an (n_cols x NB) tile; without
+// VAL every w_p is 1. (A template, not a null test per link: the test cost 7-25 %. Interleaving two
+// rows for more FMA chains in flight measured slower: the tile is L2-bound.)
+template <bool VAL>
 inline void row_tile(const idx_t* crow, const idx_t* col, const float* val, const float* xt, int j, float* out) {
     float acc[NB];
 #pragma GCC unroll 64
     for (int k = 0; k < NB; ++k) acc[k] = 0.f;
     for (idx_t p = crow[j]; p < crow[j + 1]; ++p) {
-        const float w = val ? val[p] : 1.f;
+        const float w = VAL ? val[p] : 1.f;
         const float* x = xt + (int64_t)col[p] * NB;
 #pragma GCC unroll 64
         for (int k = 0; k < NB; ++k) acc[k] += w * x[k];
@@ -36,11 +38,10 @@ inline void row_tile(const idx_t* crow, const idx_t* col, const float* val, cons
     for (int k = 0; k < NB; ++k) out[k] = acc[k];
 }
 
-// dst[c * ldd + r] (+)= src[r * lds + c] for an 8 x 8 block (AVX2 shuffles where available)
-template <bool ADD>
-inline void transpose8(const float* src, int64_t lds, float* dst, int64_t ldd) {
 #ifdef __AVX2__
-    __m256 r[8], t[8];
+// t[c][r] = src[r * lds + c] for an 8 x 8 block, in registers
+inline void transpose8_regs(const float* src, int64_t lds, __m256* t) {
+    __m256 r[8];
     for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds);
     for (int i = 0; i < 8; i += 2) {
         t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
@@ -56,10 +57,18 @@ inline void transpose8(const float* src, int64_t lds, float* dst, int64_t ldd) {
         t[i] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x20);
         t[i + 4] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x31);
     }
-    for (int i = 0; i < 8; ++i) {
-        float* d = dst + i * ldd;
-        _mm256_storeu_ps(d, ADD ? _mm256_add_ps(_mm256_loadu_ps(d), t[i]) : t[i]);
-    }
+}
+
+inline void store8(float* d, __m256 v, bool add) { _mm256_storeu_ps(d, add ? _mm256_add_ps(_mm256_loadu_ps(d), v) : v); }
+#endif
+
+// dst[c * ldd + r] (+)= src[r * lds + c] for an 8 x 8 block (AVX2 shuffles where available)
+template <bool ADD>
+inline void transpose8(const float* src, int64_t lds, float* dst, int64_t ldd) {
+#ifdef __AVX2__
+    __m256 t[8];
+    transpose8_regs(src, lds, t);
+    for (int i = 0; i < 8; ++i) store8(dst + i * ldd, t[i], ADD);
 #else
     for (int r = 0; r < 8; ++r)
         for (int c = 0; c < 8; ++c) dst[c * ldd + r] = (ADD ? dst[c * ldd + r] : 0.f) + src[r * lds + c];
@@ -79,18 +88,33 @@ inline void transpose_block(const float* A, int64_t lda, int rows, int cols, flo
         }
 }
 
-// xt[i][k] = X[n0 + k][i] (or X[i][n0 + k] when x_t: X already stored transposed), k < m,
-// zero-padded to NB
-inline void load_tile(const float* X, int64_t ldx, bool x_t, int64_t n0, int m, int n_cols, float* xt) {
+// xt[i][k] = X[n0 + k][i] for k < m, zero-padded to NB
+inline void load_tile(const float* X, int64_t ldx, int64_t n0, int m, int n_cols, float* xt) {
     if (m < NB) std::memset(xt, 0, sizeof(float) * (size_t)n_cols * NB);
-    if (x_t)
-        for (int i = 0; i < n_cols; ++i) std::memcpy(xt + (int64_t)i * NB, X + i * ldx + n0, sizeof(float) * m);
-    else
-        transpose_block<false>(X + n0 * ldx, ldx, m, n_cols, xt, NB);
+    transpose_block<false>(X + n0 * ldx, ldx, m, n_cols, xt, NB);
 }
 
 // Y[n0 + k, j0 + jj] (+)= out[jj][k] (or Y[j0 + jj, n0 + k] when y_t); out is JB x NB
 inline void store_tile(const float* out, int jn, int m, float* Y, int64_t ldy, bool y_t, bool accumulate, int64_t n0, int j0) {
+#ifdef __AVX2__
+    static_assert(NB == 16 && JB == 16, "a full tile is two 8 x 8 transposes per half");
+    if (!y_t && jn == JB && m == NB) {
+        // each sample's 16 outputs (one 64-byte line) are written back to back; the 8 x 8
+        // blocks of transpose_block write half lines at different times (at 99.9 % sparsity the
+        // write-back was a third of the product)
+        for (int kk = 0; kk < NB; kk += 8) {
+            __m256 lo[8], hi[8];
+            transpose8_regs(out + kk, NB, lo);
+            transpose8_regs(out + 8 * NB + kk, NB, hi);
+            for (int i = 0; i < 8; ++i) {
+                float* y = Y + (n0 + kk + i) * ldy + j0;
+                store8(y, lo[i], accumulate);
+                store8(y + 8, hi[i], accumulate);
+            }
+        }
+        return;
+    }
+#endif
     if (y_t) {
         for (int jj = 0; jj < jn; ++jj) {
             float* y = Y + (int64_t)(j0 + jj) * ldy + n0;
@@ -110,12 +134,11 @@ inline void store_tile(const float* out, int jn, int m, float* Y, int64_t ldy, b
 
 extern "C" {
 
-// Y (+)= X @ W^T with X [N, n_cols] and Y [N, n_rows] row-major; x_t / y_t: X is stored as
-// [n_cols, N] / Y is written as [n_rows, N] (so W @ D for a dense D is x_t = y_t = 1).
-// Parallel over tiles of NB samples: each tile of X is gathered into an L2-sized (n_cols x NB)
-// block, every row of W then costs nnz_row vector FMAs.
+// Y = X @ W^T with X [N, n_cols] and Y [N, n_rows] row-major. Parallel over tiles of NB
+// samples: each tile of X is gathered into an L2-sized (n_cols x NB) block, every row of W then
+// costs nnz_row vector FMAs.
 void spmm(const idx_t* crow, const idx_t* col, const float* val, int n_rows, int n_cols, const float* X, int64_t ldx,
-          int x_t, int64_t N, float* Y, int64_t ldy, int y_t, int accumulate, int nthreads) {
+          int64_t N, float* Y, int64_t ldy, int nthreads) {
     const int64_t tiles = (N + NB - 1) / NB;
 #pragma omp parallel num_threads(nthreads)
     {
@@ -125,11 +148,11 @@ void spmm(const idx_t* crow, const idx_t* col, const float* val, int n_rows, int
         for (int64_t t = 0; t < tiles; ++t) {
             const int64_t n0 = t * NB;
             const int m = (int)std::min<int64_t>(NB, N - n0);
-            load_tile(X, ldx, x_t, n0, m, n_cols, xt.data());
+            load_tile(X, ldx, n0, m, n_cols, xt.data());
             for (int j0 = 0; j0 < n_rows; j0 += JB) {
                 const int jn = std::min(JB, n_rows - j0);
-                for (int jj = 0; jj < jn; ++jj) row_tile(crow, col, val, xt.data(), j0 + jj, out[jj]);
-                store_tile(&out[0][0], jn, m, Y, ldy, y_t, accumulate, n0, j0);
+                for (int jj = 0; jj < jn; ++jj) row_tile<true>(crow, col, val, xt.data(), j0 + jj, out[jj]);
+                store_tile(&out[0][0], jn, m, Y, ldy, false, false, n0, j0);
             }
         }
     }
@@ -155,8 +178,8 @@ void sddmm(const idx_t* crow, const idx_t* col, int n_rows, int n_cols, const fl
         for (int64_t t = 0; t < tiles; ++t) {
             const int64_t n0 = t * NB;
             const int m = (int)std::min<int64_t>(NB, N - n0);
-            load_tile(X, ldx, false, n0, m, n_cols, xt.data());
-            load_tile(G, ldg, false, n0, m, n_rows, gt.data());
+            load_tile(X, ldx, n0, m, n_cols, xt.data());
+            load_tile(G, ldg, n0, m, n_rows, gt.data());
             for (int j = 0; j < n_rows; ++j) {
                 const float* g = gt.data() + (int64_t)j * NB;
                 idx_t p = crow[j];
@@ -195,30 +218,51 @@ void sddmm(const idx_t* crow, const idx_t* col, int n_rows, int n_cols, const fl
     }
 }
 
+// Indices of the non-zero entries of x[0:n] into active (sorted); returns how many. *other is set
+// when an entry is neither 0 nor 1. AVX2: eight entries per compare, a bit scan per spike.
+inline int active_inputs(const float* x, int n, idx_t* active, int* other) {
+    int na = 0, i = 0, bad = 0;
+#ifdef __AVX2__
+    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.f);
+    __m256 notbin = zero;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m256 nz = _mm256_cmp_ps(v, zero, _CMP_NEQ_UQ);
+        notbin = _mm256_or_ps(notbin, _mm256_and_ps(nz, _mm256_cmp_ps(v, one, _CMP_NEQ_UQ)));
+        for (unsigned bits = (unsigned)_mm256_movemask_ps(nz); bits; bits &= bits - 1) active[na++] = i + __builtin_ctz(bits);
+    }
+    bad = _mm256_movemask_ps(notbin);
+#endif
+    for (; i < n; ++i) {  // branch-free compaction
+        active[na] = i;
+        na += x[i] != 0.f;
+        bad |= (x[i] != 0.f) & (x[i] != 1.f);
+    }
+    *other = bad != 0;
+    return na;
+}
+
 // Event-driven Y[N, n_out] = X @ W^T for binary X: every active input adds its out-links.
 // (t_crow, t_row, t_val) is W^T in CSR (links grouped by input). Cost ~ active inputs x fan-out.
-// With a non-null nonbinary flag the scan that lists the active inputs also checks that every
-// entry is 0 or 1; on the first other value the flag is set, the remaining samples are skipped
-// and Y is not valid (the caller takes the general product) - one read of X instead of a
-// separate check.
+// A sample's sums build in a per-thread row that stays in L1 (the link lists streaming past
+// would evict Y's line) and are copied out once. With a non-null nonbinary flag the scan that
+// lists the active inputs also checks that every entry is 0 or 1; on the first other value the
+// flag is set, the remaining samples are skipped and Y is not valid (the caller takes the general
+// product) - one read of X instead of a separate check.
 void event_xwt(const idx_t* t_crow, const idx_t* t_row, const float* t_val, int n_in, int n_out,
                const float* X, int64_t ldx, int64_t N, float* Y, int64_t ldy, int* nonbinary, int nthreads) {
     if (nonbinary) *nonbinary = 0;
 #pragma omp parallel num_threads(nthreads)
     {
         std::vector<idx_t> active(n_in);
+        std::vector<float> acc(n_out);
+        float* y = acc.data();
         constexpr int PF = 4;
 #pragma omp for schedule(static)
         for (int64_t n = 0; n < N; ++n) {
             if (nonbinary && __atomic_load_n(nonbinary, __ATOMIC_RELAXED)) continue;
-            const float* x = X + n * ldx;
-            float* y = Y + n * ldy;
-            int na = 0, other = 0;
-            for (int i = 0; i < n_in; ++i) {  // branch-free compaction of the active inputs
-                active[na] = i;
-                na += x[i] != 0.f;
-                other |= (x[i] != 0.f) & (x[i] != 1.f);
-            }
+            int other;
+            const int na = active_inputs(X + n * ldx, n_in, active.data(), &other);
             if (nonbinary && other) {
                 __atomic_store_n(nonbinary, 1, __ATOMIC_RELAXED);
                 continue;
@@ -233,8 +277,21 @@ void event_xwt(const idx_t* t_crow, const idx_t* t_row, const float* t_val, int 
                     __builtin_prefetch(t_val + q + 16);
                 }
                 const int i = active[a];
-                for (idx_t p = t_crow[i]; p < t_crow[i + 1]; ++p) y[t_row[p]] += t_val[p];
+                idx_t p = t_crow[i];
+                const idx_t end = t_crow[i + 1];
+                // four links' indices and values are loaded before their four updates: in a
+                // plain loop each load waits until the store before it is known not to alias
+                for (; p + 4 <= end; p += 4) {
+                    const idx_t r0 = t_row[p], r1 = t_row[p + 1], r2 = t_row[p + 2], r3 = t_row[p + 3];
+                    const float v0 = t_val[p], v1 = t_val[p + 1], v2 = t_val[p + 2], v3 = t_val[p + 3];
+                    y[r0] += v0;
+                    y[r1] += v1;
+                    y[r2] += v2;
+                    y[r3] += v3;
+                }
+                for (; p < end; ++p) y[t_row[p]] += t_val[p];
             }
+            std::memcpy(Y + n * ldy, y, sizeof(float) * n_out);
         }
     }
 }
@@ -284,7 +341,7 @@ void l3n_term(const idx_t* c_crow, const idx_t* c_col, const idx_t* ct_crow, con
             }
             for (int j0 = 0; j0 < n_rows; j0 += JB) {
                 const int jn = std::min(JB, n_rows - j0);
-                for (int jj = 0; jj < jn; ++jj) row_tile(w_crow, w_col, nullptr, xt.data(), j0 + jj, out[jj]);
+                for (int jj = 0; jj < jn; ++jj) row_tile<false>(w_crow, w_col, nullptr, xt.data(), j0 + jj, out[jj]);
                 store_tile(&out[0][0], jn, m, Y, ldy, y_t, accumulate, s0, j0);
             }
         }
