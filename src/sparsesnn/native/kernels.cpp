@@ -94,14 +94,15 @@ inline void load_tile(const float* X, int64_t ldx, int64_t n0, int m, int n_cols
     transpose_block<false>(X + n0 * ldx, ldx, m, n_cols, xt, NB);
 }
 
-// Y[n0 + k, j0 + jj] (+)= out[jj][k] (or Y[j0 + jj, n0 + k] when y_t); out is JB x NB
+// Y[n0 + k, j0 + jj] (+)= out[jj][k] (or Y[j0 + jj, n0 + k] when y_t); out is JB x NB.
+// LINES: a whole tile writes each sample's 16 outputs (one 64-byte line) back to back instead of
+// by 8 x 8 blocks that write half lines at different times - in the spmm write-back a third of
+// the 99.9 % product went there, yet the L3n terms measured 1.5x slower with it.
+template <bool LINES = false>
 inline void store_tile(const float* out, int jn, int m, float* Y, int64_t ldy, bool y_t, bool accumulate, int64_t n0, int j0) {
 #ifdef __AVX2__
-    static_assert(NB == 16 && JB == 16, "a full tile is two 8 x 8 transposes per half");
-    if (!y_t && jn == JB && m == NB) {
-        // each sample's 16 outputs (one 64-byte line) are written back to back; the 8 x 8
-        // blocks of transpose_block write half lines at different times (at 99.9 % sparsity the
-        // write-back was a third of the product)
+    static_assert(NB == 16 && JB == 16, "a whole tile is two 8 x 8 transposes per half");
+    if (LINES && !y_t && jn == JB && m == NB) {
         for (int kk = 0; kk < NB; kk += 8) {
             __m256 lo[8], hi[8];
             transpose8_regs(out + kk, NB, lo);
@@ -152,7 +153,7 @@ void spmm(const idx_t* crow, const idx_t* col, const float* val, int n_rows, int
             for (int j0 = 0; j0 < n_rows; j0 += JB) {
                 const int jn = std::min(JB, n_rows - j0);
                 for (int jj = 0; jj < jn; ++jj) row_tile<true>(crow, col, val, xt.data(), j0 + jj, out[jj]);
-                store_tile(&out[0][0], jn, m, Y, ldy, false, false, n0, j0);
+                store_tile<true>(&out[0][0], jn, m, Y, ldy, false, false, n0, j0);
             }
         }
     }
