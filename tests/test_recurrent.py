@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from sparsesnn.cli.main import main
 from sparsesnn.recurrent import metrics
-from sparsesnn.recurrent.lnp import LNPConfig, add_edges, noise_prune, prune_nodes
+from sparsesnn.recurrent.lnp import add_edges, noise_prune, prune_nodes
 from sparsesnn.recurrent.network import ReservoirConfig, build_reservoir
 from sparsesnn.recurrent.readout import ridge_fit
 from sparsesnn.recurrent.stdp import init_state, stdp_step

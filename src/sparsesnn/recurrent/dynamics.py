@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from .network import Reservoir
-from .stdp import STDPState, init_state, stdp_step
+from .stdp import init_state, stdp_step
 
 
 @dataclass
