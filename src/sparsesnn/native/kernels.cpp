@@ -1,6 +1,7 @@
 // Compiled CPU kernels of sparsesnn (built on first use by sparsesnn.native; see build.py).
 // Layout conventions: a sparse matrix W (n_rows x n_cols) is CSR with int32 crow/col and float
-// values (nullptr = all ones); dense matrices are row-major float32. No kernel forms dense W.
+// values (a 0/1 pattern has no value array); dense matrices are row-major float32. No kernel
+// forms dense W.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
