@@ -96,22 +96,25 @@ inline void load_tile(const float* X, int64_t ldx, int64_t n0, int m, int n_cols
 }
 
 // Y[n0 + k, j0 + jj] (+)= out[jj][k] (or Y[j0 + jj, n0 + k] when y_t); out is JB x NB.
-// LINES: a whole tile writes each sample's 16 outputs (one 64-byte line) back to back instead of
-// by 8 x 8 blocks that write half lines at different times - in the spmm write-back a third of
-// the 99.9 % product went there, yet the L3n terms measured 1.5x slower with it.
-template <bool LINES = false>
+// A whole tile writes each sample's 16 outputs (one 64-byte line) back to back, not by 8 x 8
+// blocks that write half lines at different times (a third of the 99.9 % product went there).
 inline void store_tile(const float* out, int jn, int m, float* Y, int64_t ldy, bool y_t, bool accumulate, int64_t n0, int j0) {
 #ifdef __AVX2__
     static_assert(NB == 16 && JB == 16, "a whole tile is two 8 x 8 transposes per half");
-    if (LINES && !y_t && jn == JB && m == NB) {
+    if (!y_t && jn == JB && m == NB) {
         for (int kk = 0; kk < NB; kk += 8) {
             __m256 lo[8], hi[8];
             transpose8_regs(out + kk, NB, lo);
             transpose8_regs(out + 8 * NB + kk, NB, hi);
             for (int i = 0; i < 8; ++i) {
                 float* y = Y + (n0 + kk + i) * ldy + j0;
-                store8(y, lo[i], accumulate);
-                store8(y + 8, hi[i], accumulate);
+                if (accumulate) {
+                    store8(y, lo[i], true);
+                    store8(y + 8, hi[i], true);
+                } else {  // a branch: a select would load Y (from DRAM for the 64 MB L3n scores)
+                    _mm256_storeu_ps(y, lo[i]);
+                    _mm256_storeu_ps(y + 8, hi[i]);
+                }
             }
         }
         return;
@@ -154,7 +157,7 @@ void spmm(const idx_t* crow, const idx_t* col, const float* val, int n_rows, int
             for (int j0 = 0; j0 < n_rows; j0 += JB) {
                 const int jn = std::min(JB, n_rows - j0);
                 for (int jj = 0; jj < jn; ++jj) row_tile<true>(crow, col, val, xt.data(), j0 + jj, out[jj]);
-                store_tile<true>(&out[0][0], jn, m, Y, ldy, false, false, n0, j0);
+                store_tile(&out[0][0], jn, m, Y, ldy, false, false, n0, j0);
             }
         }
     }
