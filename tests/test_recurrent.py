@@ -18,13 +18,11 @@ from sparsesnn.recurrent.tasks import generate
 
 
 def _oracle(pre_times, post_times, A_p, A_m, tau_p, tau_m):
-    """Δw of eq. 3–5 for fixed spike trains (all-to-all pairs, strict order)."""
-    dw = 0.0
-    for to in post_times:
-        dw += A_p * sum(np.exp(-(to - ti) / tau_p) for ti in pre_times if ti < to)
-    for ti in pre_times:
-        dw -= A_m * sum(np.exp(-(ti - to) / tau_m) for to in post_times if to < ti)
-    return dw
+    """Δw of eq. 3–5 for fixed spike trains (all-to-all pairs, strict order), and the sum of the
+    magnitudes of its potentiation and depression terms."""
+    ltp = A_p * sum(np.exp(-(to - ti) / tau_p) for to in post_times for ti in pre_times if ti < to)
+    ltd = A_m * sum(np.exp(-(ti - to) / tau_m) for ti in pre_times for to in post_times if to < ti)
+    return ltp - ltd, ltp + ltd
 
 
 @settings(max_examples=25, deadline=None)
@@ -43,8 +41,11 @@ def test_stdp_matches_hand_computed_trace_solution_per_synapse(seed):
     for t in range(T):
         total += stdp_step(state, t64(pre[t]), t64(post[t]), t64(np.exp(-1 / tau_p)), t64(np.exp(-1 / tau_m)), t64(A_p), t64(A_m))
     for e in range(n_syn):
-        expected = _oracle(np.nonzero(pre[:, e])[0], np.nonzero(post[:, e])[0], A_p[e], A_m[e], tau_p[e], tau_m[e])
-        assert float(total[e]) == pytest.approx(expected, rel=1e-4, abs=1e-7)
+        expected, gross = _oracle(np.nonzero(pre[:, e])[0], np.nonzero(post[:, e])[0], A_p[e], A_m[e], tau_p[e], tau_m[e])
+        # float32 traces and sums over T steps: error up to ~2·T·eps of the gross (seed 7811 nets
+        # −0.0011 from ±0.32 of potentiation and depression); a wrong pair or decay costs ~1e-3
+        tol = 1e-7 + 2 * T * np.finfo(np.float32).eps * gross
+        assert float(total[e]) == pytest.approx(expected, rel=1e-4, abs=tol)
 
 
 def _linear_reservoir_states(W, w_in, u):
