@@ -3,16 +3,22 @@ import torch
 
 from sparsesnn.neurons import LIF, encoders, lif_multistep, lif_multistep_reference
 from sparsesnn.neurons import surrogate as sg
+from sparsesnn.neurons.functional import spike
+
+
+@pytest.fixture(params=[True, False], ids=["compiled", "torch"])
+def compiled(request, monkeypatch):
+    """Each LIF test runs on the compiled (numba) kernel and on the plain torch path."""
+    from sparsesnn.neurons import functional
+
+    if not request.param:
+        monkeypatch.setattr(functional, "_nl", None)
+    return request.param
 
 
 @pytest.mark.parametrize("name", ["sigmoid", "arctan", "triangle"])
 @pytest.mark.parametrize("detach_reset", [False, True])
-@pytest.mark.parametrize("compiled", [True, False])
-def test_fast_lif_equals_reference_loop(name, detach_reset, compiled, monkeypatch):
-    from sparsesnn.neurons import functional
-
-    if not compiled:
-        monkeypatch.setattr(functional, "_nl", None)
+def test_fast_lif_equals_reference_loop(name, detach_reset, compiled):
     cur = (torch.randn(9, 4, 13) * 1.5).requires_grad_()
     fn = sg.get(name)
     fast = lif_multistep(cur, 0.7, 1.0, fn, detach_reset)
@@ -70,12 +76,7 @@ def test_encoders():
         encoders.poisson(torch.tensor([2.0]), 3)
 
 
-@pytest.mark.parametrize("compiled", [True, False])
-def test_truncated_bptt_matches_detached_state(compiled, monkeypatch):
-    from sparsesnn.neurons import functional
-
-    if not compiled:
-        monkeypatch.setattr(functional, "_nl", None)
+def test_truncated_bptt_matches_detached_state(compiled):
     fn = sg.get("arctan")
     cur = (torch.randn(8, 3, 5) * 1.5).requires_grad_()
     k = 3
@@ -91,21 +92,16 @@ def test_truncated_bptt_matches_detached_state(compiled, monkeypatch):
         if t == k:
             h, z = h.detach(), z.detach()
         h = (1 - z) * 0.6 * h + (cur[t] if t >= k else cur[t].detach())
-        z = functional.spike(h - 1.0, fn)
+        z = spike(h - 1.0, fn)
         spikes.append(z)
     (g_ref,) = torch.autograd.grad((torch.stack(spikes) * w).sum(), cur)
     torch.testing.assert_close(g, g_ref)
 
 
-@pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize("detach_reset", [False, True])
-def test_held_current_equals_the_expanded_sequence(compiled, detach_reset, monkeypatch):
+def test_held_current_equals_the_expanded_sequence(compiled, detach_reset):
     """A [1, B, N] current held for T steps (direct encoding) gives the spikes of its expansion
     and, as gradient, the expansion's gradient summed over steps."""
-    from sparsesnn.neurons import functional
-
-    if not compiled:
-        monkeypatch.setattr(functional, "_nl", None)
     fn = sg.get("arctan")
     base = (torch.randn(1, 4, 13) * 1.5).requires_grad_()
     held = lif_multistep(base, 0.7, 1.0, fn, detach_reset, steps=9)
@@ -120,12 +116,7 @@ def test_held_current_equals_the_expanded_sequence(compiled, detach_reset, monke
         lif_multistep(torch.randn(3, 2, 5), 0.7, 1.0, fn, steps=9)
 
 
-@pytest.mark.parametrize("compiled", [True, False])
-def test_gradient_broadcast_over_time_equals_the_materialised_one(compiled, monkeypatch):
-    from sparsesnn.neurons import functional
-
-    if not compiled:
-        monkeypatch.setattr(functional, "_nl", None)
+def test_gradient_broadcast_over_time_equals_the_materialised_one(compiled):
     fn = sg.get("triangle")
     cur = (torch.randn(7, 3, 11) * 1.5).requires_grad_()
     out = lif_multistep(cur, 0.6, 1.0, fn)
