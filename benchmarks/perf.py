@@ -110,6 +110,30 @@ def bench_event(n: int, rows: int, sparsity: float, spike_density: float, repeat
             "speedup": t_dense / t_event}
 
 
+def bench_event_crossover(n: int, rows: int, sparsity: float, repeats: int) -> dict:
+    """The event kernel's two methods forced, over spike densities: where the scatter stops being
+    the cheaper one sets ``kernels.SCATTER_PER_LINK`` (= 16 × that density: a tile of 16 samples
+    at density ρ makes 16·ρ·nnz scatter updates)."""
+    layer = SparseLinear(n, n, sparsity, bias=False)
+    p, v = layer.pattern, layer.weight_values.detach()
+    points = []
+    with torch.no_grad():
+        for density in (0.01, 0.02, 0.03, 0.05, 0.1, 0.2):
+            x = (torch.rand(rows, n) < density).float()
+            t = {name: median_ms(lambda r=r: kernels.event_forward(p, v, x, scatter_per_link=r), repeats)
+                 for name, r in (("scatter_ms", float("inf")), ("tiles_ms", 0.0), ("auto_ms", kernels.SCATTER_PER_LINK))}
+            points.append({"spike_density": density, **t})
+    crossover = None
+    for a, b in zip(points, points[1:]):  # first sign change of scatter - tiles, linearly interpolated
+        da, db = a["scatter_ms"] - a["tiles_ms"], b["scatter_ms"] - b["tiles_ms"]
+        if da <= 0 < db:
+            crossover = a["spike_density"] + (b["spike_density"] - a["spike_density"]) * -da / (db - da)
+            break
+    return {"sparsity": sparsity, "points": points, "crossover_density": crossover,
+            "scatter_per_link_measured": None if crossover is None else 16 * crossover,
+            "scatter_per_link_in_use": kernels.SCATTER_PER_LINK}
+
+
 def bench_lif(T: int, B: int, N: int, repeats: int) -> dict:
     cur = torch.randn(T, B, N) * 1.2
     fn = sg.get("arctan")
@@ -201,6 +225,7 @@ def main() -> None:
         "forward_backward_99": bench_forward_backward(n, rows, 0.99, reps),
         "memory_99": bench_memory(n, 0.99),
         "event_driven_99_spikes_10": bench_event(n, rows, 0.99, 0.10, reps),
+        "event_methods_99": bench_event_crossover(n, rows, 0.99, reps),
         "lif_forward_backward": bench_lif(*lif, reps),
         "link_prediction_1pct": bench_link_prediction(lp_n, 0.01 if not args.smoke else 0.05, max(1, reps // 2)),
         "mnist_epoch_98": None if args.smoke else bench_epoch(args.data_dir),

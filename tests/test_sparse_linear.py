@@ -161,6 +161,54 @@ def test_native_tiles_equal_dense_masked_at_ragged_sizes(n_samples, shape):
             torch.testing.assert_close(layer(spikes, binary=True), _dense_reference(layer, spikes)[1])
 
 
+@pytest.mark.parametrize("scatter_per_link", [0.0, float("inf"), None], ids=["tiles", "scatter", "auto"])
+@pytest.mark.parametrize("n_samples", [1, 16, 17, 100])
+@pytest.mark.parametrize("shape", [(7, 300), (300, 7), (129, 65)])
+def test_event_methods_equal_dense_masked(scatter_per_link, n_samples, shape):
+    """Both event methods, forced and chosen per tile, at ragged sizes (inputs not a multiple of
+    the 8-wide packing, samples not a multiple of the 16-sample tile), with empty rows/columns,
+    from no spikes to all; a non-binary entry is noticed by either."""
+    from sparsesnn.layers import kernels
+
+    n_out, n_in = shape
+    layer = SparseLinear(n_in, n_out, sparsity=0.97)
+    p, v = layer.pattern, layer.weight_values.detach()
+    ratio = kernels.SCATTER_PER_LINK if scatter_per_link is None else scatter_per_link
+    for active in (0.0, 0.02, 0.1, 0.5, 1.0):
+        spikes = (torch.rand(n_samples, n_in) < active).float()
+        want = spikes @ (layer.dense_weight() * layer.mask()).t()
+        torch.testing.assert_close(kernels.event_forward(p, v, spikes, check=True, scatter_per_link=ratio), want)
+    spikes[-1, -1] = float("nan")
+    assert kernels.event_forward(p, v, spikes, check=True, scatter_per_link=ratio) is None
+
+
+def test_portable_build_equals_dense_masked(monkeypatch, tmp_path):
+    """The kernels built without -march=native (no AVX2 paths: what a machine without AVX2 runs)
+    compute the same products, forward, backward and both event methods."""
+    import importlib
+
+    from sparsesnn import native
+    from sparsesnn.layers import kernels
+    from sparsesnn.native import build
+
+    monkeypatch.setenv("SPARSESNN_CACHE", str(tmp_path))
+    monkeypatch.setattr(build, "FLAG_SETS", [f for f in build.FLAG_SETS if "-march=native" not in f])
+    fresh = importlib.reload(native)
+    try:
+        assert fresh.available(), fresh.reason()
+        assert "-march" not in " ".join(build.FLAG_SETS[0])
+        layer = SparseLinear(37, 29, sparsity=0.9)
+        _check_forward_backward(layer, torch.randn(21, 37))
+        spikes = (torch.rand(21, 37) < 0.3).float()
+        want = spikes @ (layer.dense_weight() * layer.mask()).t()
+        for ratio in (0.0, float("inf")):
+            got = kernels.event_forward(layer.pattern, layer.weight_values.detach(), spikes, scatter_per_link=ratio)
+            torch.testing.assert_close(got, want)
+    finally:
+        monkeypatch.undo()
+        importlib.reload(native)
+
+
 def test_native_build_failure_falls_back_with_one_warning(monkeypatch, tmp_path):
     """A machine without a working compiler: the layer still computes correctly, and says so once."""
     import importlib

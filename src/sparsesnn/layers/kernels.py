@@ -4,7 +4,8 @@ On CPU with float32 they run the compiled tile kernels of :mod:`sparsesnn.native
 rows, vectorised over tiles of samples); elsewhere — GPU, float64, or when the kernels cannot be
 built — torch's CSR routines (cuSPARSE / MKL) do the same computation. Binary spike inputs without
 gradient take the event-driven kernel: each active input adds its out-links (cost ∝ active inputs
-× their out-degree).
+× their out-degree), or, where spikes are dense enough that this costs more, W's links run over
+the spikes packed into bit words.
 """
 
 from __future__ import annotations
@@ -73,17 +74,29 @@ def value_grad(p: Pattern, G: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
     return torch.sparse.sampled_addmm(pattern, G.t(), X, beta=0.0, alpha=1.0).values()
 
 
-def event_forward(p: Pattern, values: torch.Tensor, X: torch.Tensor, check: bool = False) -> torch.Tensor | None:
-    """``X @ Wᵀ`` for binary ``X`` ``[N, n_in]``; cost ∝ active inputs × out-degree.
+# Event path: a tile of 16 samples scatters its spikes when that takes fewer updates than this many
+# per link of W, the measured cost of a link-tile of the spike-tile product in scatter updates
+# (``event_methods_99`` in benchmarks/perf.py).
+SCATTER_PER_LINK = 0.7
 
-    ``check``: ``X`` may not be binary; then None is returned when it is not (on the compiled
-    path the test rides along the scan for active inputs, elsewhere it is a separate pass)."""
+
+def event_forward(
+    p: Pattern, values: torch.Tensor, X: torch.Tensor, check: bool = False, scatter_per_link: float = SCATTER_PER_LINK
+) -> torch.Tensor | None:
+    """``X @ Wᵀ`` for binary ``X`` ``[N, n_in]``; cost ∝ min(active inputs × out-degree, nnz × N / 16).
+
+    The compiled kernel takes, per tile of 16 samples, the cheaper of scattering each spike's
+    out-links and a product over W's links on the tile's spikes packed into bit words (see
+    ``event_xwt`` in ``kernels.cpp``). ``check``: ``X`` may not be binary; then None is returned
+    when it is not (on the compiled path the test rides along the packing, elsewhere it is a
+    separate pass). ``scatter_per_link``: 0 always takes the tiles, ``inf`` always scatters."""
     if backend(p, values, X) == "native":
         X = X.contiguous()
         Y = native.empty(X.shape[0], p.shape[0])
         flag = torch.zeros(1, dtype=torch.int32) if check else None
-        _, _, t_crow, t_col = p.index
-        native.call("event_xwt", t_crow, t_col, transposed_values(p, values), p.shape[1], p.shape[0], X, p.shape[1], X.shape[0], Y, p.shape[0], flag)
+        crow, col, t_crow, t_col = p.index
+        native.call("event_xwt", crow, col, values.contiguous(), t_crow, t_col, transposed_values(p, values),
+                    p.shape[1], p.shape[0], X, p.shape[1], X.shape[0], Y, p.shape[0], float(scatter_per_link), flag)
         return None if check and bool(flag) else Y
     if check and not bool(((X == 0) | (X == 1)).all()):
         return None

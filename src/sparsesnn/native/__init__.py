@@ -17,11 +17,11 @@ import warnings
 
 import torch
 
-_P, _I, _L = ctypes.c_void_p, ctypes.c_int, ctypes.c_int64
+_P, _I, _L, _D = ctypes.c_void_p, ctypes.c_int, ctypes.c_int64, ctypes.c_double
 _SIGNATURES = {
     "spmm": [_P, _P, _P, _I, _I, _P, _L, _L, _P, _L, _I],
     "sddmm": [_P, _P, _I, _I, _P, _L, _P, _L, _L, _P, _I],
-    "event_xwt": [_P, _P, _P, _I, _I, _P, _L, _L, _P, _L, _P, _I],
+    "event_xwt": [_P, _P, _P, _P, _P, _P, _I, _I, _P, _L, _L, _P, _L, _D, _P, _I],
     "l3n_term": [_P, _P, _P, _P, _P, _I, _I, _P, _P, _I, _P, _L, _I, _I, _I],
     "ch3_l3": [_P, _P, _P, _P, _I, _I, _P, _I],
     "mask_row_counts": [_P, _L, _L, _P, _I],
@@ -76,8 +76,8 @@ def usable(*tensors: torch.Tensor) -> bool:
 
 def call(name: str, *args) -> None:
     """Call kernel ``name``; tensors are passed by data pointer (they must stay alive and be
-    contiguous), ints as they are. The number of threads is torch's."""
-    conv = [ctypes.c_void_p(a.data_ptr()) if isinstance(a, torch.Tensor) else (None if a is None else int(a)) for a in args]
+    contiguous), ints and floats as they are. The number of threads is torch's."""
+    conv = [ctypes.c_void_p(a.data_ptr()) if isinstance(a, torch.Tensor) else (None if a is None else a if isinstance(a, float) else int(a)) for a in args]
     getattr(_load(), name)(*conv, torch.get_num_threads())
 
 

@@ -135,6 +135,130 @@ inline void store_tile(const float* out, int jn, int m, float* Y, int64_t ldy, b
     }
 }
 
+// Spike words of a tile: bits[j] bit k = (X[n0 + k, j] != 0) for k < m. *updates gets the
+// scatter's work for these spikes, sum_j popcount(bits[j]) x fan-out(j). Returns nonzero when
+// some entry is neither 0 nor 1 (NaN included).
+inline int pack_spikes(const float* X, int64_t ldx, int64_t n0, int m, int n_cols, const idx_t* t_crow, uint32_t* bits,
+                       int64_t* updates) {
+    int j = 0, bad = 0;
+#ifdef __AVX2__
+    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.f);
+    __m256 notbin = zero;
+    for (; j + 8 <= n_cols; j += 8) {
+        __m256i w = _mm256_setzero_si256();
+        for (int k = 0; k < m; ++k) {
+            const __m256 v = _mm256_loadu_ps(X + (n0 + k) * ldx + j);
+            const __m256 nz = _mm256_cmp_ps(v, zero, _CMP_NEQ_UQ);
+            notbin = _mm256_or_ps(notbin, _mm256_and_ps(nz, _mm256_cmp_ps(v, one, _CMP_NEQ_UQ)));
+            w = _mm256_or_si256(w, _mm256_and_si256(_mm256_castps_si256(nz), _mm256_set1_epi32(1 << k)));
+        }
+        _mm256_storeu_si256((__m256i*)(bits + j), w);
+    }
+    bad = _mm256_movemask_ps(notbin);
+#endif
+    for (; j < n_cols; ++j) {
+        uint32_t w = 0;
+        for (int k = 0; k < m; ++k) {
+            const float v = X[(n0 + k) * ldx + j];
+            w |= (uint32_t)(v != 0.f) << k;
+            bad |= (v != 0.f) & (v != 1.f);
+        }
+        bits[j] = w;
+    }
+    int64_t u = 0;
+    for (j = 0; j < n_cols; ++j) u += (int64_t)__builtin_popcount(bits[j]) * (t_crow[j + 1] - t_crow[j]);
+    *updates = u;
+    return bad;
+}
+
+// out[0:NB] = sum over the links p of row j of W of val[p] * (bit k of bits[col[p]]), k < NB.
+// AVX2: a per-lane shift puts sample k's bit in the sign, which selects the value (two links at a
+// time for two add chains). 32-bit words: one broadcast load each (16-bit words measured ~20 %
+// slower, a byte-indexed table of 0/1 floats or lane masks ~20 % slower too).
+inline void row_spikes(const idx_t* crow, const idx_t* col, const float* val, const uint32_t* bits, int j, float* out) {
+    idx_t p = crow[j];
+    const idx_t end = crow[j + 1];
+#ifdef __AVX2__
+    static_assert(NB == 16, "a tile row is two 8-lane halves");
+    const __m256i s0 = _mm256_setr_epi32(31, 30, 29, 28, 27, 26, 25, 24);
+    const __m256i s1 = _mm256_setr_epi32(23, 22, 21, 20, 19, 18, 17, 16);
+    const __m256 zero = _mm256_setzero_ps();
+    __m256 a0 = zero, a1 = zero, b0 = zero, b1 = zero;
+    auto add = [&](__m256& lo, __m256& hi, idx_t q) {
+        const __m256i m = _mm256_set1_epi32((int)bits[col[q]]);
+        const __m256 w = _mm256_set1_ps(val[q]);
+        lo = _mm256_add_ps(lo, _mm256_blendv_ps(zero, w, _mm256_castsi256_ps(_mm256_sllv_epi32(m, s0))));
+        hi = _mm256_add_ps(hi, _mm256_blendv_ps(zero, w, _mm256_castsi256_ps(_mm256_sllv_epi32(m, s1))));
+    };
+    for (; p + 2 <= end; p += 2) {
+        add(a0, a1, p);
+        add(b0, b1, p + 1);
+    }
+    if (p < end) add(a0, a1, p);
+    _mm256_storeu_ps(out, _mm256_add_ps(a0, b0));
+    _mm256_storeu_ps(out + 8, _mm256_add_ps(a1, b1));
+#else
+    float acc[NB] = {};
+    for (; p < end; ++p) {
+        const uint32_t b = bits[col[p]];
+        for (int k = 0; k < NB; ++k) acc[k] += (b >> k & 1u) ? val[p] : 0.f;
+    }
+    for (int k = 0; k < NB; ++k) out[k] = acc[k];
+#endif
+}
+
+// Indices of the non-zero entries of x[0:n] into active (sorted); returns how many. AVX2: eight
+// entries per compare, a bit scan per spike.
+inline int active_inputs(const float* x, int n, idx_t* active) {
+    int na = 0, i = 0;
+#ifdef __AVX2__
+    const __m256 zero = _mm256_setzero_ps();
+    for (; i + 8 <= n; i += 8) {
+        const unsigned nz = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + i), zero, _CMP_NEQ_UQ));
+        for (unsigned bits = nz; bits; bits &= bits - 1) active[na++] = i + __builtin_ctz(bits);
+    }
+#endif
+    for (; i < n; ++i) {  // branch-free compaction
+        active[na] = i;
+        na += x[i] != 0.f;
+    }
+    return na;
+}
+
+// y[0:n_out] = x @ W^T for one binary sample x by scatter: every active input adds its out-links
+// (Wᵀ in CSR). The sums build in acc (n_out floats, stays in L1) and are copied to y once.
+inline void scatter_row(const idx_t* t_crow, const idx_t* t_row, const float* t_val, const float* x, int n_in, int n_out,
+                        idx_t* active, float* acc, float* y) {
+    constexpr int PF = 4;
+    const int na = active_inputs(x, n_in, active);
+    std::memset(acc, 0, sizeof(float) * n_out);
+    for (int a = 0; a < na; ++a) {
+        if (a + PF < na) {  // the link lists of later spikes are far apart: fetch them early
+            const idx_t q = t_crow[active[a + PF]];
+            __builtin_prefetch(t_row + q);
+            __builtin_prefetch(t_row + q + 16);
+            __builtin_prefetch(t_val + q);
+            __builtin_prefetch(t_val + q + 16);
+        }
+        const int i = active[a];
+        idx_t p = t_crow[i];
+        const idx_t end = t_crow[i + 1];
+        // four links' indices and values are loaded before their four updates: acc and t_val may
+        // alias as far as the compiler knows, so a plain loop orders every load after the previous
+        // store (A/B: 5-8 % slower)
+        for (; p + 4 <= end; p += 4) {
+            const idx_t r0 = t_row[p], r1 = t_row[p + 1], r2 = t_row[p + 2], r3 = t_row[p + 3];
+            const float v0 = t_val[p], v1 = t_val[p + 1], v2 = t_val[p + 2], v3 = t_val[p + 3];
+            acc[r0] += v0;
+            acc[r1] += v1;
+            acc[r2] += v2;
+            acc[r3] += v3;
+        }
+        for (; p < end; ++p) acc[t_row[p]] += t_val[p];
+    }
+    std::memcpy(y, acc, sizeof(float) * n_out);
+}
+
 }  // namespace
 
 extern "C" {
@@ -223,81 +347,54 @@ void sddmm(const idx_t* crow, const idx_t* col, int n_rows, int n_cols, const fl
     }
 }
 
-// Indices of the non-zero entries of x[0:n] into active (sorted); returns how many. *other is set
-// when an entry is neither 0 nor 1. AVX2: eight entries per compare, a bit scan per spike.
-inline int active_inputs(const float* x, int n, idx_t* active, int* other) {
-    int na = 0, i = 0, bad = 0;
-#ifdef __AVX2__
-    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.f);
-    __m256 notbin = zero;
-    for (; i + 8 <= n; i += 8) {
-        const __m256 v = _mm256_loadu_ps(x + i);
-        const __m256 nz = _mm256_cmp_ps(v, zero, _CMP_NEQ_UQ);
-        notbin = _mm256_or_ps(notbin, _mm256_and_ps(nz, _mm256_cmp_ps(v, one, _CMP_NEQ_UQ)));
-        for (unsigned bits = (unsigned)_mm256_movemask_ps(nz); bits; bits &= bits - 1) active[na++] = i + __builtin_ctz(bits);
-    }
-    bad = _mm256_movemask_ps(notbin);
-#endif
-    for (; i < n; ++i) {  // branch-free compaction
-        active[na] = i;
-        na += x[i] != 0.f;
-        bad |= (x[i] != 0.f) & (x[i] != 1.f);
-    }
-    *other = bad != 0;
-    return na;
-}
-
-// Event-driven Y[N, n_out] = X @ W^T for binary X: every active input adds its out-links.
-// (t_crow, t_row, t_val) is W^T in CSR (links grouped by input). Cost ~ active inputs x fan-out.
-// A sample's sums build in a per-thread row that stays in L1 (the link lists streaming past
-// would evict Y's line) and are copied out once. With a non-null nonbinary flag the scan that
-// lists the active inputs also checks that every entry is 0 or 1; on the first other value the
-// flag is set, the remaining samples are skipped and Y is not valid (the caller takes the general
-// product) - one read of X instead of a separate check.
-void event_xwt(const idx_t* t_crow, const idx_t* t_row, const float* t_val, int n_in, int n_out,
-               const float* X, int64_t ldx, int64_t N, float* Y, int64_t ldy, int* nonbinary, int nthreads) {
+// Event-driven Y[N, n_out] = X @ W^T for binary X, per tile of NB samples by whichever of two
+// methods does less work for that tile's spikes:
+// - scatter: every active input adds its out-links (Wᵀ in CSR: t_crow, t_row, t_val), cost ~
+//   active inputs x fan-out. A sample's sums build in a per-thread row that stays in L1 (the link
+//   lists streaming past would evict Y's line) and are copied out once.
+// - spike tiles: the tile's spikes are packed into one bit word per input (bit k: sample k) and
+//   every row of W (crow, col, val) selects its links' values lane by lane, cost ~ nnz per NB
+//   samples. It does the same work as spmm on 16x less tile data (an L1-sized 16 KiB word array
+//   instead of an L2-sized float tile), and no multiply.
+// The packing counts the scatter's updates exactly (spikes x fan-out); the tile scatters when they
+// are fewer than scatter_per_link x nnz (the caller's measured ratio of the two methods' costs per
+// update and per link-tile; 0 always takes the tiles, infinity always scatters). With a non-null nonbinary flag the packing also checks
+// that every entry is 0 or 1; on the first other value the flag is set, the remaining tiles are
+// skipped and Y is not valid (the caller takes the general product) - one read of X instead of a
+// separate check.
+void event_xwt(const idx_t* crow, const idx_t* col, const float* val, const idx_t* t_crow, const idx_t* t_row,
+               const float* t_val, int n_in, int n_out, const float* X, int64_t ldx, int64_t N, float* Y, int64_t ldy,
+               double scatter_per_link, int* nonbinary, int nthreads) {
     if (nonbinary) *nonbinary = 0;
+    const int64_t tiles = (N + NB - 1) / NB;
+    const double scatter_below = scatter_per_link * (double)crow[n_out];
 #pragma omp parallel num_threads(nthreads)
     {
+        std::vector<uint32_t> bits(n_in);
         std::vector<idx_t> active(n_in);
         std::vector<float> acc(n_out);
-        float* y = acc.data();
-        constexpr int PF = 4;
-#pragma omp for schedule(static)
-        for (int64_t n = 0; n < N; ++n) {
+        float out[JB][NB];
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < tiles; ++t) {
             if (nonbinary && __atomic_load_n(nonbinary, __ATOMIC_RELAXED)) continue;
-            int other;
-            const int na = active_inputs(X + n * ldx, n_in, active.data(), &other);
-            if (nonbinary && other) {
+            const int64_t n0 = t * NB;
+            const int m = (int)std::min<int64_t>(NB, N - n0);
+            int64_t updates = 0;
+            const int bad = pack_spikes(X, ldx, n0, m, n_in, t_crow, bits.data(), &updates);
+            if (nonbinary && bad) {
                 __atomic_store_n(nonbinary, 1, __ATOMIC_RELAXED);
                 continue;
             }
-            std::memset(y, 0, sizeof(float) * n_out);
-            for (int a = 0; a < na; ++a) {
-                if (a + PF < na) {  // the link lists of later spikes are far apart: fetch them early
-                    const idx_t q = t_crow[active[a + PF]];
-                    __builtin_prefetch(t_row + q);
-                    __builtin_prefetch(t_row + q + 16);
-                    __builtin_prefetch(t_val + q);
-                    __builtin_prefetch(t_val + q + 16);
-                }
-                const int i = active[a];
-                idx_t p = t_crow[i];
-                const idx_t end = t_crow[i + 1];
-                // four links' indices and values are loaded before their four updates: y and
-                // t_val may alias as far as the compiler knows, so a plain loop orders every
-                // load after the previous store (A/B: 5-8 % slower)
-                for (; p + 4 <= end; p += 4) {
-                    const idx_t r0 = t_row[p], r1 = t_row[p + 1], r2 = t_row[p + 2], r3 = t_row[p + 3];
-                    const float v0 = t_val[p], v1 = t_val[p + 1], v2 = t_val[p + 2], v3 = t_val[p + 3];
-                    y[r0] += v0;
-                    y[r1] += v1;
-                    y[r2] += v2;
-                    y[r3] += v3;
-                }
-                for (; p < end; ++p) y[t_row[p]] += t_val[p];
+            if ((double)updates < scatter_below) {
+                for (int k = 0; k < m; ++k)
+                    scatter_row(t_crow, t_row, t_val, X + (n0 + k) * ldx, n_in, n_out, active.data(), acc.data(), Y + (n0 + k) * ldy);
+                continue;
             }
-            std::memcpy(Y + n * ldy, y, sizeof(float) * n_out);
+            for (int j0 = 0; j0 < n_out; j0 += JB) {
+                const int jn = std::min(JB, n_out - j0);
+                for (int jj = 0; jj < jn; ++jj) row_spikes(crow, col, val, bits.data(), j0 + jj, out[jj]);
+                store_tile(&out[0][0], jn, m, Y, ldy, false, false, n0, j0);
+            }
         }
     }
 }
