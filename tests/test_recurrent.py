@@ -127,9 +127,10 @@ def test_reservoir_and_lnp_cli_contract(tmp_path, capsys):
     cfg = tmp_path / "r.yaml"
     cfg.write_text("task: {warmup: 50, train: 150, horizon: 30, mc_samples: 300, tau_max: 20}\n")
     assert main(["reservoir", "--config", str(cfg), "--task", "lorenz63", "--neurons", "120", "--neuron-het", "hetero",
-                 "--stdp-het", "hetero", "--seed", "0", "--out", str(run)]) == 0
+                 "--stdp-het", "hetero", "--seed", "0", "--windows", "2", "--out", str(run)]) == 0
     s = json.loads((run / "summary.json").read_text())
     assert {"nrmse", "vpt", "memory_capacity", "spike_efficiency", "synapses", "neurons", "sops_per_step"} <= set(s)
+    assert s["windows"] == 2 and s["nrmse_windows"] == pytest.approx(np.mean(s["window_nrmse"]))
     assert s["neurons"] == 120
     from sparsesnn.recurrent.run import PREDICTION_PRESET
 
@@ -139,9 +140,10 @@ def test_reservoir_and_lnp_cli_contract(tmp_path, capsys):
     lines = [json.loads(l) for l in (run / "lnp.jsonl").read_text().splitlines()]
     assert [l["iteration"] for l in lines][:2] == [0, 1]
     for l in lines:
-        assert {"iteration", "synapses", "neurons", "sop_ratio", "nrmse"} <= set(l)
+        assert {"iteration", "synapses", "neurons", "sop_ratio", "nrmse", "nrmse_windows"} <= set(l)
     assert lines[-1]["neurons"] < 120
     assert main(["lnp", str(tmp_path / "nothing")]) == 2
+    assert main(["reservoir", "--task", "lorenz63", "--windows", "0", "--out", str(tmp_path / "w0")]) == 2
     assert "reservoir run directory" in capsys.readouterr().err
 
 
@@ -164,6 +166,52 @@ def test_esn_baseline_update_radius_and_forecast():
     assert len(r["prediction"]) == task.horizon
     with pytest.raises(ValueError, match="density"):
         build_esn(ESNConfig(density=0.0), 3)
+
+
+def test_forecast_windows_start_in_sync_with_the_true_series():
+    """Window w > 0 starts from the state teacher-forced through every true sample before it:
+    recomputed here with the ESN by hand (one long teacher-forced run, then the closed loop);
+    window 0 is the single-window protocol's."""
+    from sparsesnn.recurrent.esn import ESNConfig, build_esn, esn_forecast
+    from sparsesnn.recurrent.readout import design, ridge_fit
+    from sparsesnn.recurrent.run import TaskConfig, task_series
+
+    one = TaskConfig(warmup=50, train=300, horizon=40, ridge=1e-4)
+    three = TaskConfig(warmup=50, train=300, horizon=40, ridge=1e-4, windows=3)
+    cfg = ESNConfig(neurons=120, seed=3)
+    u1, u3 = task_series(one)[0], task_series(three)[0]
+    r1, r3 = esn_forecast(cfg, one, u1), esn_forecast(cfg, three, u3)
+    assert r3["nrmse"] == pytest.approx(r1["nrmse"], rel=1e-6) and r3["vpt"] == r1["vpt"]
+    assert len(r3["window_nrmse"]) == 3 and r3["nrmse_windows"] == pytest.approx(np.mean(r3["window_nrmse"]))
+    esn, n_fit, h = build_esn(cfg, 3), 350, 40
+    states = esn.run(u3[:n_fit])
+    W = ridge_fit(design(states[50:], u3[50:n_fit]), u3[51 : n_fit + 1], 1e-4)
+    x = esn.run(u3[: n_fit + 2 * h])[-1]  # teacher-forced up to the start of window 2
+    pred = [design(x[None], u3[n_fit + 2 * h - 1][None]) @ W]
+    for _ in range(h - 1):
+        x = esn.step(x, pred[-1][0])
+        pred.append(design(x[None], pred[-1]) @ W)
+    truth = u3[n_fit + 2 * h : n_fit + 3 * h]
+    assert r3["window_nrmse"][2] == pytest.approx(metrics.nrmse(np.concatenate(pred), truth, np.ones(3)), rel=1e-9)
+    with pytest.raises(ValueError, match="windows"):
+        TaskConfig(windows=0)
+
+
+def test_reservoir_model_state_round_trip():
+    """save/load of the spiking forecast model restores the simulator exactly (the windows'
+    teacher forcing continues from it)."""
+    from sparsesnn.recurrent.network import ReservoirConfig, build_reservoir
+    from sparsesnn.recurrent.run import _SpikingModel
+
+    torch.manual_seed(0)
+    model = _SpikingModel(build_reservoir(ReservoirConfig(neurons=60, seed=0, input_scale=8.0), 3), 4)
+    u = np.random.default_rng(1).normal(size=(30, 3))
+    model.run(u[:10])
+    state = model.save()
+    first = model.run(u[10:])
+    model.load(state)
+    np.testing.assert_array_equal(model.run(u[10:]), first)
+    assert model.samples == 50
 
 
 def test_reservoir_config_presets_per_task():

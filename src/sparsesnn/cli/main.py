@@ -214,10 +214,8 @@ def _reservoir_configs(args: argparse.Namespace):
     if not isinstance(raw, dict):
         raise ConfigError(f"{args.config}: expected a mapping with 'reservoir' and 'task' sections")
     try:
-        task = TaskConfig(**raw.get("task", {}))
-        for field in ("task", "data_dir", "training"):
-            if getattr(args, field) is not None:
-                setattr(task, field, getattr(args, field))
+        flags = {f: getattr(args, f) for f in ("task", "data_dir", "training", "windows") if getattr(args, f, None) is not None}
+        task = TaskConfig(**{**raw.get("task", {}), **flags})
         # the task decides the defaults the reservoir section and flags override
         net = reservoir_config(task.task, **raw.get("reservoir", {}))
     except TypeError as exc:
@@ -315,6 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--stdp-het", dest="stdp_het", choices=["homo", "hetero"])
         p.add_argument("--seed", type=int)
         p.add_argument("--out", type=Path, required=True)
+    sub.choices["reservoir"].add_argument(
+        "--windows", type=int, help="prediction: closed-loop windows after the training stretch (summary: window 0's "
+                                    "nrmse/vpt, and nrmse_windows/vpt_windows over all; default 1)")
     p.add_argument("--objective", choices=["efficiency", "val_nrmse", "val_accuracy"],
                    help="prediction: spike efficiency (004 eq. 10, default) or closed-loop NRMSE on a validation stretch of the "
                         "training series; classification: accuracy on a validation fifth of the training set (default)")

@@ -56,16 +56,25 @@ def build_esn(cfg: ESNConfig, inputs: int) -> ESN:
     return ESN(w, rng.uniform(-cfg.input_scale, cfg.input_scale, (cfg.neurons, inputs)), cfg.leak)
 
 
+class _ESNModel:
+    """An ESN as a :class:`~sparsesnn.recurrent.run.ForecastModel`."""
+
+    def __init__(self, esn: ESN) -> None:
+        self.esn, self.x = esn, np.zeros(len(esn.w))
+
+    def run(self, inputs: np.ndarray) -> np.ndarray:
+        states = self.esn.run(inputs, self.x)
+        self.x = states[-1]
+        return states
+
+    def save(self) -> np.ndarray:
+        return self.x.copy()
+
+    def load(self, state: np.ndarray) -> None:
+        self.x = state
+
+
 def esn_forecast(cfg: ESNConfig, task: TaskConfig, u: np.ndarray) -> dict:
     """Teacher-forced ridge readout and closed-loop prediction of ``u`` by an ESN (the task's
     ``ridge`` is the ESN's)."""
-    esn = build_esn(cfg, u.shape[1])
-    states = esn.run(u[: task.warmup + task.train])
-    x = states[-1]
-
-    def advance(prediction: np.ndarray) -> np.ndarray:
-        nonlocal x
-        x = esn.step(x, prediction[0])
-        return x[None]
-
-    return forecast(states, u, task, advance)
+    return forecast(_ESNModel(build_esn(cfg, u.shape[1])), u, task)

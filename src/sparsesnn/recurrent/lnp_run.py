@@ -22,6 +22,7 @@ def _evaluate(res: Reservoir, task, substeps: int, u, sops0: float | None) -> di
     p = predict(res, task, substeps, u)
     return {"synapses": res.synapses, "neurons": int(res.alive.sum()), "nrmse": p["nrmse"],
             "nrmse_lyapunov_time": p["nrmse_lyapunov_time"], "vpt": p["vpt"],
+            "nrmse_windows": p["nrmse_windows"], "vpt_windows": p["vpt_windows"],
             "one_step_nrmse": p["one_step_nrmse"], "sops_per_step": p["sops_per_step"],
             "sop_ratio": (sops0 / p["sops_per_step"]) if sops0 and p["sops_per_step"] > 0 else 1.0}
 
