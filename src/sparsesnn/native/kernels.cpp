@@ -366,10 +366,10 @@ void sddmm(const idx_t* crow, const idx_t* col, int n_rows, int n_cols, const fl
 //   instead of an L2-sized float tile), and no multiply.
 // The packing counts the scatter's updates exactly (spikes x fan-out); the tile scatters when they
 // are fewer than scatter_per_link x nnz (the caller's measured ratio of the two methods' costs per
-// update and per link-tile; 0 always takes the tiles, infinity always scatters). With a non-null nonbinary flag the packing also checks
-// that every entry is 0 or 1; on the first other value the flag is set, the remaining tiles are
-// skipped and Y is not valid (the caller takes the general product) - one read of X instead of a
-// separate check.
+// link-tile and per update; 0 always takes the tiles, infinity always scatters). With a non-null
+// nonbinary flag the packing also checks that every entry is 0 or 1; on the first other value the
+// flag is set, the remaining tiles are skipped and Y is not valid (the caller takes the general
+// product) - one read of X instead of a separate check.
 void event_xwt(const idx_t* crow, const idx_t* col, const float* val, const idx_t* t_crow, const idx_t* t_row,
                const float* t_val, int n_in, int n_out, const float* X, int64_t ldx, int64_t N, float* Y, int64_t ldy,
                double scatter_per_link, int* nonbinary, int nthreads) {

@@ -109,9 +109,9 @@ def forecast(model: ForecastModel, u: np.ndarray, task: TaskConfig) -> dict:
     Errors in per-variable std units, of window 0 (the figures the issue names): NRMSE over the
     horizon and over its first Lyapunov time, VPT (ε = 0.1, the paper's count) and the
     first-crossing time in Lyapunov times (ε = 0.4); the separation rank of the training features.
-    Over all windows: ``nrmse_windows`` and
-    ``vpt_windows``, their means (one window's closed-loop NRMSE swings with where it starts on the
-    attractor; the mean over windows is what comparisons between networks can rest on)."""
+    Over all windows: ``nrmse_windows`` and ``vpt_windows``, their means (one window's closed-loop
+    NRMSE swings with where it starts on the attractor; the mean over windows is what comparisons
+    between networks can rest on)."""
     n_fit = task.warmup + task.train
     if len(u) < n_fit + task.windows * task.horizon:
         raise ValueError(f"the series has {len(u)} samples; {task.windows} windows need {n_fit + task.windows * task.horizon}")
