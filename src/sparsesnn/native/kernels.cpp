@@ -22,29 +22,21 @@ constexpr int NB = 16;
 constexpr int JB = 16;  // outputs buffered before the transposed write-back
 
 // out[0:NB] = sum_p w_p * xt[col_p][0:NB] over row j of W; xt is an (n_cols x NB) tile; without
-// VAL every w_p is 1. (A template, not a null test per link: the test cost 7-25 %.) Alternate
-// links go to two accumulators, so two FMA chains are in flight (spmm at 99 %: ~9 % faster;
-// interleaving two rows instead measured slower).
+// VAL every w_p is 1. (A template, not a null test per link: the test cost 7-25 %. Interleaving two
+// rows for more FMA chains in flight measured slower: the tile is L2-bound.)
 template <bool VAL>
 inline void row_tile(const idx_t* crow, const idx_t* col, const float* val, const float* xt, int j, float* out) {
-    float acc[2][NB];
+    float acc[NB];
 #pragma GCC unroll 64
-    for (int k = 0; k < NB; ++k) acc[0][k] = acc[1][k] = 0.f;
-    auto add = [&](float* a, idx_t p) {
+    for (int k = 0; k < NB; ++k) acc[k] = 0.f;
+    for (idx_t p = crow[j]; p < crow[j + 1]; ++p) {
         const float w = VAL ? val[p] : 1.f;
         const float* x = xt + (int64_t)col[p] * NB;
 #pragma GCC unroll 64
-        for (int k = 0; k < NB; ++k) a[k] += w * x[k];
-    };
-    idx_t p = crow[j];
-    const idx_t end = crow[j + 1];
-    for (; p + 2 <= end; p += 2) {
-        add(acc[0], p);
-        add(acc[1], p + 1);
+        for (int k = 0; k < NB; ++k) acc[k] += w * x[k];
     }
-    if (p < end) add(acc[0], p);
 #pragma GCC unroll 64
-    for (int k = 0; k < NB; ++k) out[k] = acc[0][k] + acc[1][k];
+    for (int k = 0; k < NB; ++k) out[k] = acc[k];
 }
 
 #ifdef __AVX2__
