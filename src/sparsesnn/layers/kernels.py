@@ -95,7 +95,7 @@ def event_forward(
         Y = native.empty(X.shape[0], p.shape[0])
         flag = torch.zeros(1, dtype=torch.int32) if check else None
         crow, col, t_crow, t_col = p.index
-        native.call("event_xwt", crow, col, values.contiguous(), t_crow, t_col, transposed_values(p, values),
+        native.call("event_xwt", crow, col, values.contiguous(), t_crow, t_col, p.t_perm,
                     p.shape[1], p.shape[0], X, p.shape[1], X.shape[0], Y, p.shape[0], float(scatter_per_link), flag)
         return None if check and bool(flag) else Y
     if check and not bool(((X == 0) | (X == 1)).all()):

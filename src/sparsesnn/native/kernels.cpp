@@ -351,50 +351,61 @@ void sddmm(const idx_t* crow, const idx_t* col, int n_rows, int n_cols, const fl
 
 // Event-driven Y[N, n_out] = X @ W^T for binary X, per tile of NB samples by whichever of two
 // methods does less work for that tile's spikes:
-// - scatter: every active input adds its out-links (Wᵀ in CSR: t_crow, t_row, t_val), cost ~
-//   active inputs x fan-out. A sample's sums build in a per-thread row that stays in L1 (the link
-//   lists streaming past would evict Y's line) and are copied out once.
+// - scatter: every active input adds its out-links (Wᵀ in CSR: t_crow, t_row; its values are
+//   val[t_perm]), cost ~ active inputs x fan-out. A sample's sums build in a per-thread row that
+//   stays in L1 (the link lists streaming past would evict Y's line) and are copied out once.
 // - spike tiles: the tile's spikes are packed into one bit word per input (bit k: sample k) and
 //   every row of W (crow, col, val) selects its links' values lane by lane, cost ~ nnz per NB
 //   samples. It does the same work as spmm on 16x less tile data (an L1-sized 16 KiB word array
 //   instead of an L2-sized float tile), and no multiply.
-// The packing counts the scatter's updates exactly (spikes x fan-out); the tile scatters when they
-// are fewer than scatter_per_link x nnz (the caller's measured ratio of the two methods' costs per
-// link-tile and per update; 0 always takes the tiles, infinity always scatters). With a non-null
-// nonbinary flag the packing also checks that every entry is 0 or 1; on the first other value the
-// flag is set, the remaining tiles are skipped and Y is not valid (the caller takes the general
-// product) - one read of X instead of a separate check.
+// All tiles are packed first; packing counts the scatter's updates exactly (spikes x fan-out), and
+// a tile scatters when they are fewer than scatter_per_link x nnz (the caller's measured ratio of
+// the two methods' costs per link-tile and per update; 0 always takes the tiles, infinity always
+// scatters). Wᵀ's values are gathered only when some tile scatters (the gather is 3-10 % of a
+// tile-only product). With a non-null nonbinary flag the packing also checks that every entry is
+// 0 or 1; on the first other value the flag is set, the remaining tiles are skipped and Y is not
+// written (the caller takes the general product) - one read of X instead of a separate check.
 void event_xwt(const idx_t* crow, const idx_t* col, const float* val, const idx_t* t_crow, const idx_t* t_row,
-               const float* t_val, int n_in, int n_out, const float* X, int64_t ldx, int64_t N, float* Y, int64_t ldy,
+               const int64_t* t_perm, int n_in, int n_out, const float* X, int64_t ldx, int64_t N, float* Y, int64_t ldy,
                double scatter_per_link, int* nonbinary, int nthreads) {
     if (nonbinary) *nonbinary = 0;
-    const int64_t tiles = (N + NB - 1) / NB;
-    const double scatter_below = scatter_per_link * (double)crow[n_out];
+    const int64_t tiles = (N + NB - 1) / NB, nnz = crow[n_out];
+    const double scatter_below = scatter_per_link * (double)nnz;
+    std::vector<uint32_t> bits((size_t)tiles * n_in);
+    std::vector<uint8_t> scatter(tiles);
+    int any_scatter = 0;
+#pragma omp parallel for num_threads(nthreads) schedule(static) reduction(| : any_scatter)
+    for (int64_t t = 0; t < tiles; ++t) {
+        if (nonbinary && __atomic_load_n(nonbinary, __ATOMIC_RELAXED)) continue;
+        const int64_t n0 = t * NB;
+        int64_t updates = 0;
+        const int bad = pack_spikes(X, ldx, n0, (int)std::min<int64_t>(NB, N - n0), n_in, t_crow, bits.data() + t * n_in, &updates);
+        if (nonbinary && bad) __atomic_store_n(nonbinary, 1, __ATOMIC_RELAXED);
+        scatter[t] = (double)updates < scatter_below;
+        any_scatter |= scatter[t];
+    }
+    if (nonbinary && *nonbinary) return;
+    std::vector<float> t_val(any_scatter ? nnz : 0);
+#pragma omp parallel for num_threads(nthreads) schedule(static) if (any_scatter)
+    for (int64_t q = 0; q < (int64_t)t_val.size(); ++q) t_val[q] = val[t_perm[q]];
 #pragma omp parallel num_threads(nthreads)
     {
-        std::vector<uint32_t> bits(n_in);
-        std::vector<idx_t> active(n_in);
-        std::vector<float> acc(n_out);
+        std::vector<idx_t> active(any_scatter ? n_in : 0);
+        std::vector<float> acc(any_scatter ? n_out : 0);
         float out[JB][NB];
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < tiles; ++t) {
-            if (nonbinary && __atomic_load_n(nonbinary, __ATOMIC_RELAXED)) continue;
             const int64_t n0 = t * NB;
             const int m = (int)std::min<int64_t>(NB, N - n0);
-            int64_t updates = 0;
-            const int bad = pack_spikes(X, ldx, n0, m, n_in, t_crow, bits.data(), &updates);
-            if (nonbinary && bad) {
-                __atomic_store_n(nonbinary, 1, __ATOMIC_RELAXED);
-                continue;
-            }
-            if ((double)updates < scatter_below) {
+            if (scatter[t]) {
                 for (int k = 0; k < m; ++k)
-                    scatter_row(t_crow, t_row, t_val, X + (n0 + k) * ldx, n_in, n_out, active.data(), acc.data(), Y + (n0 + k) * ldy);
+                    scatter_row(t_crow, t_row, t_val.data(), X + (n0 + k) * ldx, n_in, n_out, active.data(), acc.data(), Y + (n0 + k) * ldy);
                 continue;
             }
+            const uint32_t* b = bits.data() + t * n_in;
             for (int j0 = 0; j0 < n_out; j0 += JB) {
                 const int jn = std::min(JB, n_out - j0);
-                for (int jj = 0; jj < jn; ++jj) row_spikes(crow, col, val, bits.data(), j0 + jj, out[jj]);
+                for (int jj = 0; jj < jn; ++jj) row_spikes(crow, col, val, b, j0 + jj, out[jj]);
                 store_tile(&out[0][0], jn, m, Y, ldy, false, false, n0, j0);
             }
         }
