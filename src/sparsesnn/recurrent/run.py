@@ -123,7 +123,7 @@ def forecast(model: ForecastModel, u: np.ndarray, task: TaskConfig) -> dict:
     system = SYSTEMS[task.task]
     lyapunov_time = max(1, int(round(1.0 / (system.lyapunov * system.h))))
     out = {"one_step_nrmse": metrics.nrmse(X @ W, Y, ones), "separation_rank": metrics.separation_rank(F[task.warmup :])}
-    last, per_window = F[-1:], []
+    last, errors, vpts = F[-1:], [], []
     for w in range(task.windows):
         start = n_fit + w * task.horizon
         state = model.save()
@@ -132,12 +132,13 @@ def forecast(model: ForecastModel, u: np.ndarray, task: TaskConfig) -> dict:
         for _ in range(task.horizon - 1):
             pred.append(design(model.run(pred[-1]), pred[-1]) @ W)
         P, truth = np.concatenate(pred), u[start : start + task.horizon]
-        per_window.append((metrics.nrmse(P, truth, ones), metrics.vpt(P, truth, ones, 0.1)))
+        errors.append(metrics.nrmse(P, truth, ones))
+        vpts.append(metrics.vpt(P, truth, ones, 0.1))
         if w == 0:
             out.update({
-                "nrmse": per_window[0][0],
+                "nrmse": errors[0],
                 "nrmse_lyapunov_time": metrics.nrmse(P[:lyapunov_time], truth[:lyapunov_time], ones),
-                "vpt": per_window[0][1],
+                "vpt": vpts[0],
                 "vpt_lyapunov_times": metrics.vpt_first_crossing(P, truth, ones, system.h, system.lyapunov, 0.4),
                 "prediction": P.tolist(),
                 "truth": truth.tolist(),
@@ -145,9 +146,8 @@ def forecast(model: ForecastModel, u: np.ndarray, task: TaskConfig) -> dict:
         if w + 1 < task.windows:
             model.load(state)
             last = model.run(truth)[-1:]
-    out.update({"windows": task.windows, "window_nrmse": [e for e, _ in per_window],
-                "nrmse_windows": float(np.mean([e for e, _ in per_window])),
-                "vpt_windows": float(np.mean([v for _, v in per_window]))})
+    out.update({"windows": task.windows, "window_nrmse": errors, "nrmse_windows": float(np.mean(errors)),
+                "vpt_windows": float(np.mean(vpts))})
     return out
 
 
