@@ -126,9 +126,23 @@ def test_torch_fallback_matches_definition(monkeypatch):
     from sparsesnn import native
 
     monkeypatch.setattr(native, "usable", lambda *t: False)
+    monkeypatch.setattr(native, "mask_csr", lambda m: None)
     rng = np.random.default_rng(5)
     for _ in range(5):
         mask = rng.random((7, 9)) < 0.35
         t = torch.from_numpy(mask)
         np.testing.assert_allclose(ch3_l3(t).numpy(), brute_force_ch3_l3(mask), atol=1e-9)
         np.testing.assert_allclose(ch2_l3n(t).double().numpy(), brute_force_l3n(mask, True), rtol=1e-6)
+
+
+def test_node_based_scores_with_degrees_past_a_byte(monkeypatch):
+    """Degrees of 256 or more: the kernel counts common neighbours in int32 instead of bytes (a
+    byte would wrap at 256). Reference: the torch path, which forms M Mᵀ and Mᵀ M densely."""
+    from sparsesnn import native
+
+    mask = torch.rand(300, 40, generator=torch.Generator().manual_seed(3)) < 0.97  # inputs' degree ~290
+    assert int(mask.sum(0).max()) >= 256 and native.mask_csr(mask) is not None
+    got = [ch2_l3n(mask), ch3_l3n(mask)]
+    monkeypatch.setattr(native, "mask_csr", lambda m: None)
+    for g, want in zip(got, [ch2_l3n(mask), ch3_l3n(mask)]):
+        torch.testing.assert_close(g, want, rtol=1e-5, atol=1e-5)

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sparsesnn.layers import SparseLinear, target_nnz
+from sparsesnn.layers.pattern import Pattern
 
 
 def _dense_reference(layer: SparseLinear, x: torch.Tensor):
@@ -204,6 +205,15 @@ def test_portable_build_equals_dense_masked(monkeypatch, tmp_path):
         for ratio in (0.0, float("inf")):
             got = kernels.event_forward(layer.pattern, layer.weight_values.detach(), spikes, scatter_per_link=ratio)
             torch.testing.assert_close(got, want)
+        mask = layer.mask()
+        assert [torch.equal(a, b) for a, b in zip(fresh.mask_csr(mask), layer.pattern.index)] == [True] * 4
+        from sparsesnn.topology import scores
+
+        compiled = fresh.mask_csr
+        monkeypatch.setattr(fresh, "mask_csr", lambda m: None)  # the torch path as reference
+        want = [scores.ch2_l3n(mask), scores.ch3_l3n(mask)]
+        monkeypatch.setattr(fresh, "mask_csr", compiled)
+        torch.testing.assert_close([scores.ch2_l3n(mask), scores.ch3_l3n(mask)], want)
     finally:
         monkeypatch.undo()
         importlib.reload(native)
@@ -235,12 +245,16 @@ def test_native_build_failure_falls_back_with_one_warning(monkeypatch, tmp_path)
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 40), st.integers(0, 40), st.sampled_from([0.0, 0.05, 0.5, 1.0]), st.integers(0, 2**31))
-def test_native_nonzero_equals_torch(n_rows, n_cols, density, seed):
+def test_native_mask_scans_equal_torch(n_rows, n_cols, density, seed):
     """The parallel mask scan (8 bytes at a time, ragged tails) lists the links in torch's order."""
     from sparsesnn import native
 
     mask = torch.rand(n_rows, n_cols, generator=torch.Generator().manual_seed(seed)) < density
     for got, want in zip(native.nonzero(mask), mask.nonzero(as_tuple=True)):
+        assert torch.equal(got, want)
+    # the CSR and its transpose straight from the mask equal the pattern built by sorting links
+    pattern = Pattern.build(*mask.nonzero(as_tuple=True), (n_rows, n_cols))
+    for got, want in zip(native.mask_csr(mask), pattern.index):
         assert torch.equal(got, want)
 
 

@@ -23,9 +23,11 @@ _SIGNATURES = {
     "sddmm": [_P, _P, _I, _I, _P, _L, _P, _L, _L, _P, _I],
     "event_xwt": [_P, _P, _P, _P, _P, _P, _I, _I, _P, _L, _L, _P, _L, _D, _P, _I],
     "l3n_term": [_P, _P, _P, _P, _P, _I, _I, _P, _P, _I, _P, _L, _I, _I, _I],
+    "zero_links": [_P, _P, _I, _P, _L, _I],
     "ch3_l3": [_P, _P, _P, _P, _I, _I, _P, _I],
     "mask_row_counts": [_P, _L, _L, _P, _I],
     "mask_links": [_P, _L, _L, _P, _P, _P, _I],
+    "mask_csr": [_P, _L, _L, _P, _P, _P, _P, _I],
 }
 
 _HUGE = 2 << 20  # transparent huge page size on x86-64 / most arm64 kernels
@@ -112,18 +114,45 @@ def empty(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     return t
 
 
-def nonzero(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``mask.nonzero(as_tuple=True)`` of a 2-D bool mask (row-major order), parallel over rows
-    on the CPU (torch's scans the whole mask on one thread: 17 ms for 4096² vs ~5 ms here)."""
-    if mask.device.type != "cpu" or mask.dtype != torch.bool or not available():
-        return mask.nonzero(as_tuple=True)
-    m = mask.contiguous()
+def _row_pointers(m: torch.Tensor) -> torch.Tensor:
+    """CSR row pointers (int64) of a contiguous 2-D bool mask."""
     n_rows, n_cols = m.shape
     counts = torch.empty(n_rows, dtype=torch.int64)
     call("mask_row_counts", m, n_rows, n_cols, counts)
     crow = torch.zeros(n_rows + 1, dtype=torch.int64)
     torch.cumsum(counts, 0, out=crow[1:])
+    return crow
+
+
+def _native_mask(mask: torch.Tensor) -> bool:
+    return mask.device.type == "cpu" and mask.dtype == torch.bool and mask.dim() == 2 and available()
+
+
+def nonzero(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``mask.nonzero(as_tuple=True)`` of a 2-D bool mask (row-major order), parallel over rows
+    on the CPU (torch's scans the whole mask on one thread: 17 ms for 4096² vs ~5 ms here)."""
+    if not _native_mask(mask):
+        return mask.nonzero(as_tuple=True)
+    m = mask.contiguous()
+    crow = _row_pointers(m)
     nnz = int(crow[-1])
     rows, cols = torch.empty(nnz, dtype=torch.int64), torch.empty(nnz, dtype=torch.int64)
-    call("mask_links", m, n_rows, n_cols, crow, rows, cols)
+    call("mask_links", m, *m.shape, crow, rows, cols)
     return rows, cols
+
+
+def mask_csr(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """int32 ``(crow, col, t_crow, t_row)`` of a 2-D bool CPU mask: its CSR and its transpose's,
+    straight from the mask (one parallel scan and a counting sort, no argsort of the links).
+    None where the kernels cannot take it (other device or dtype, or 2**31 links or more)."""
+    if not _native_mask(mask) or max(mask.shape) >= 2**31:
+        return None
+    m = mask.contiguous()
+    crow = _row_pointers(m)
+    nnz = int(crow[-1])
+    if nnz >= 2**31:
+        return None
+    col, t_row = torch.empty(nnz, dtype=torch.int32), torch.empty(nnz, dtype=torch.int32)
+    t_crow = torch.empty(m.shape[1] + 1, dtype=torch.int32)
+    call("mask_csr", m, *m.shape, crow, col, t_crow, t_row)
+    return crow.to(torch.int32), col, t_crow, t_row

@@ -21,24 +21,45 @@ namespace {
 constexpr int NB = 16;
 constexpr int JB = 16;  // outputs buffered before the transposed write-back
 
-// out[0:NB] = sum_p w_p * xt[col_p][0:NB] over row j of W; xt is an (n_cols x NB) tile; without
-// VAL every w_p is 1. (A template, not a null test per link: the test cost 7-25 %. Interleaving two
-// rows for more FMA chains in flight measured slower: the tile is L2-bound. Two accumulators over
-// alternate links were 7-9 % faster at 99 %, but reorder every product's sums, which moves trained
-// networks' results; not taken.)
-template <bool VAL>
+// out[0:NB] = sum_p w_p * xt[col_p][0:NB] over row j of W; xt is an (n_cols x NB) tile. (Interleaving
+// two rows for more FMA chains in flight measured slower: the tile is L2-bound. Two accumulators
+// over alternate links were 7-9 % faster at 99 %, but reorder every product's sums, which moves
+// trained networks' results; not taken here, see row_sum_tile.)
 inline void row_tile(const idx_t* crow, const idx_t* col, const float* val, const float* xt, int j, float* out) {
     float acc[NB];
 #pragma GCC unroll 64
     for (int k = 0; k < NB; ++k) acc[k] = 0.f;
     for (idx_t p = crow[j]; p < crow[j + 1]; ++p) {
-        const float w = VAL ? val[p] : 1.f;
+        const float w = val[p];
         const float* x = xt + (int64_t)col[p] * NB;
 #pragma GCC unroll 64
         for (int k = 0; k < NB; ++k) acc[k] += w * x[k];
     }
 #pragma GCC unroll 64
     for (int k = 0; k < NB; ++k) out[k] = acc[k];
+}
+
+// out[0:NB] = sum_p xt[col_p][0:NB] over row j of a 0/1 pattern, alternate links in two add chains
+// (the link scores' products: 10-14 % faster than one chain, and no trained weights depend on them)
+inline void row_sum_tile(const idx_t* crow, const idx_t* col, const float* xt, int j, float* out) {
+    float a[NB], b[NB];
+#pragma GCC unroll 64
+    for (int k = 0; k < NB; ++k) a[k] = 0.f, b[k] = 0.f;
+    idx_t p = crow[j];
+    const idx_t end = crow[j + 1];
+    for (; p + 2 <= end; p += 2) {
+        const float* x = xt + (int64_t)col[p] * NB;
+        const float* y = xt + (int64_t)col[p + 1] * NB;
+#pragma GCC unroll 64
+        for (int k = 0; k < NB; ++k) a[k] += x[k], b[k] += y[k];
+    }
+    if (p < end) {
+        const float* x = xt + (int64_t)col[p] * NB;
+#pragma GCC unroll 64
+        for (int k = 0; k < NB; ++k) a[k] += x[k];
+    }
+#pragma GCC unroll 64
+    for (int k = 0; k < NB; ++k) out[k] = a[k] + b[k];
 }
 
 #ifdef __AVX2__
@@ -261,6 +282,100 @@ inline void scatter_row(const idx_t* t_crow, const idx_t* t_row, const float* t_
     std::memcpy(y, acc, sizeof(float) * n_out);
 }
 
+// Both sides of an L3n term (see l3n_term)
+struct L3nSides {
+    const idx_t *c_crow, *c_col, *ct_crow, *ct_row;
+    const float* k;
+    int n_count, ch2;
+    const idx_t *w_crow, *w_col;
+    int n_rows;
+};
+
+// xt[z][q] = f(c[z][q], k[z]) for every z (f of l3n_term), and c zeroed for the next tile.
+// Bit-identical to num * (1 / max(1, k - c)) in scalar float: IEEE division and products are
+// correctly rounded in both.
+template <typename C>
+inline void l3n_values(C* c, const float* k, int n_count, int ch2, float* xt) {
+    int z = 0;
+#ifdef __AVX2__
+    const __m256i one_i = _mm256_set1_epi32(1), zero_i = _mm256_setzero_si256();
+    const __m256 one = _mm256_set1_ps(1.f);
+    for (; z < n_count; ++z) {
+        C* cz = c + (int64_t)z * NB;
+        __m256i h[2];
+        if constexpr (sizeof(C) == 1) {
+            const __m128i b = _mm_loadu_si128((const __m128i*)cz);
+            h[0] = _mm256_cvtepu8_epi32(b);
+            h[1] = _mm256_cvtepu8_epi32(_mm_srli_si128(b, 8));
+            _mm_storeu_si128((__m128i*)cz, _mm_setzero_si128());
+        } else {
+            h[0] = _mm256_loadu_si256((const __m256i*)cz);
+            h[1] = _mm256_loadu_si256((const __m256i*)(cz + 8));
+            _mm256_storeu_si256((__m256i*)cz, zero_i);
+            _mm256_storeu_si256((__m256i*)(cz + 8), zero_i);
+        }
+        const __m256i kz = _mm256_set1_epi32((int)k[z]);
+        for (int i = 0; i < 2; ++i) {
+            const __m256i d = _mm256_max_epi32(_mm256_sub_epi32(kz, h[i]), one_i);
+            __m256 v = _mm256_div_ps(one, _mm256_cvtepi32_ps(d));
+            if (ch2) v = _mm256_mul_ps(_mm256_add_ps(one, _mm256_cvtepi32_ps(h[i])), v);
+            v = _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_cmpgt_epi32(h[i], zero_i)));
+            _mm256_storeu_ps(xt + (int64_t)z * NB + 8 * i, v);
+        }
+    }
+#endif
+    for (; z < n_count; ++z)
+        for (int q = 0; q < NB; ++q) {
+            C& cq = c[(int64_t)z * NB + q];
+            const float r = 1.f / (float)std::max(1, (int)k[z] - (int)cq);
+            xt[(int64_t)z * NB + q] = cq ? (ch2 ? 1.f + (float)cq : 1.f) * r : 0.f;
+            cq = 0;
+        }
+}
+
+template <typename C>
+void l3n_tiles(const L3nSides& g, float* Y, int64_t ldy, int y_t, int accumulate, int nthreads) {
+    const int64_t tiles = (g.n_count + NB - 1) / NB;
+#pragma omp parallel num_threads(nthreads)
+    {
+        std::vector<float> xt((size_t)g.n_count * NB);
+        std::vector<C> cnt((size_t)g.n_count * NB, 0);
+        float out[JB][NB];
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < tiles; ++t) {
+            const int s0 = (int)(t * NB);
+            const int m = std::min(NB, g.n_count - s0);
+            for (int q = 0; q < m; ++q)
+                for (idx_t p = g.c_crow[s0 + q]; p < g.c_crow[s0 + q + 1]; ++p) {
+                    const int a = g.c_col[p];
+                    for (idx_t r = g.ct_crow[a]; r < g.ct_crow[a + 1]; ++r) cnt[(int64_t)g.ct_row[r] * NB + q] += 1;
+                }
+            l3n_values(cnt.data(), g.k, g.n_count, g.ch2, xt.data());
+            for (int j0 = 0; j0 < g.n_rows; j0 += JB) {
+                const int jn = std::min(JB, g.n_rows - j0);
+                for (int jj = 0; jj < jn; ++jj) row_sum_tile(g.w_crow, g.w_col, xt.data(), j0 + jj, out[jj]);
+                store_tile(&out[0][0], jn, m, Y, ldy, y_t, accumulate, s0, j0);
+            }
+        }
+    }
+}
+
+// f(j) for every nonzero byte j of a mask row, in order; eight bytes are tested at once (masks
+// are sparse)
+template <typename F>
+inline void for_set_bytes(const uint8_t* r, int64_t n, F f) {
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        uint64_t w;
+        std::memcpy(&w, r + j, 8);
+        if (w == 0) continue;
+        for (int b = 0; b < 8; ++b)
+            if (r[j + b]) f(j + b);
+    }
+    for (; j < n; ++j)
+        if (r[j]) f(j);
+}
+
 }  // namespace
 
 extern "C" {
@@ -282,7 +397,7 @@ void spmm(const idx_t* crow, const idx_t* col, const float* val, int n_rows, int
             load_tile(X, ldx, n0, m, n_cols, xt.data());
             for (int j0 = 0; j0 < n_rows; j0 += JB) {
                 const int jn = std::min(JB, n_rows - j0);
-                for (int jj = 0; jj < jn; ++jj) row_tile<true>(crow, col, val, xt.data(), j0 + jj, out[jj]);
+                for (int jj = 0; jj < jn; ++jj) row_tile(crow, col, val, xt.data(), j0 + jj, out[jj]);
                 store_tile(&out[0][0], jn, m, Y, ldy, false, false, n0, j0);
             }
         }
@@ -417,51 +532,25 @@ void event_xwt(const idx_t* crow, const idx_t* col, const float* val, const idx_
 // C[s, z] = |N(s) ∩ N(z)| counts common neighbours on the "count side" (CSR c_crow/c_col, its
 // transpose ct_crow/ct_row) and f(c, k) = num / max(1, k - c) for c > 0 (num = 1 + c for CH2,
 // 1 for CH3), else 0. Tiles of NB nodes s: count their two-hop neighbourhoods, write f into the
-// (n_count x NB) tile, then run the sparse rows of W over it as in spmm.
+// (n_count x NB) tile, then run the sparse rows of W over it as in spmm. Counts never exceed the
+// largest degree, so they are bytes when it is below 256 (a 64 KiB count tile instead of 256 KiB).
 void l3n_term(const idx_t* c_crow, const idx_t* c_col, const idx_t* ct_crow, const idx_t* ct_row, const float* k,
               int n_count, int ch2, const idx_t* w_crow, const idx_t* w_col, int n_rows, float* Y, int64_t ldy, int y_t,
               int accumulate, int nthreads) {
-    const int64_t tiles = (n_count + NB - 1) / NB;
     int kmax = 1;
     for (int z = 0; z < n_count; ++z) kmax = std::max(kmax, (int)k[z]);
-    std::vector<float> rinv(kmax + 1);  // degrees are integers: a table instead of a divide per entry
-    for (int x = 1; x <= kmax; ++x) rinv[x] = 1.f / (float)x;
-    rinv[0] = 1.f;  // max(1, k - c)
-#pragma omp parallel num_threads(nthreads)
-    {
-        std::vector<float> xt((size_t)n_count * NB);
-        std::vector<int32_t> cnt(n_count, 0);
-        std::vector<idx_t> touched(n_count + 1);  // +1: the branch-free append writes one slot ahead
-        float out[JB][NB];
-#pragma omp for schedule(dynamic, 1)
-        for (int64_t t = 0; t < tiles; ++t) {
-            const int s0 = (int)(t * NB);
-            const int m = std::min(NB, n_count - s0);
-            std::memset(xt.data(), 0, sizeof(float) * xt.size());
-            for (int q = 0; q < m; ++q) {
-                int nt = 0;
-                for (idx_t p = c_crow[s0 + q]; p < c_crow[s0 + q + 1]; ++p) {
-                    const int a = c_col[p];
-                    for (idx_t r = ct_crow[a]; r < ct_crow[a + 1]; ++r) {
-                        const int z = ct_row[r];
-                        touched[nt] = z;
-                        nt += cnt[z]++ == 0;
-                    }
-                }
-                for (int i = 0; i < nt; ++i) {
-                    const int z = touched[i];
-                    const int c = cnt[z];
-                    xt[(int64_t)z * NB + q] = (ch2 ? 1.f + (float)c : 1.f) * rinv[std::max(0, (int)k[z] - c)];
-                    cnt[z] = 0;
-                }
-            }
-            for (int j0 = 0; j0 < n_rows; j0 += JB) {
-                const int jn = std::min(JB, n_rows - j0);
-                for (int jj = 0; jj < jn; ++jj) row_tile<false>(w_crow, w_col, nullptr, xt.data(), j0 + jj, out[jj]);
-                store_tile(&out[0][0], jn, m, Y, ldy, y_t, accumulate, s0, j0);
-            }
-        }
-    }
+    const L3nSides g{c_crow, c_col, ct_crow, ct_row, k, n_count, ch2, w_crow, w_col, n_rows};
+    if (kmax < 256)
+        l3n_tiles<uint8_t>(g, Y, ldy, y_t, accumulate, nthreads);
+    else
+        l3n_tiles<int32_t>(g, Y, ldy, y_t, accumulate, nthreads);
+}
+
+// Y[i, col] = 0 for every link (i, col) of a CSR pattern: the link scores of existing links
+void zero_links(const idx_t* crow, const idx_t* col, int n_rows, float* Y, int64_t ldy, int nthreads) {
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+    for (int i = 0; i < n_rows; ++i)
+        for (idx_t p = crow[i]; p < crow[i + 1]; ++p) Y[(int64_t)i * ldy + col[p]] = 0.f;
 }
 
 // Path-based CH3-L3 (001 eq. 5/19; notes §2.1): S[u, v] = sum over paths u-a-b-v, v not linked
@@ -514,7 +603,7 @@ void ch3_l3(const idx_t* crow, const idx_t* col, const idx_t* t_crow, const idx_
 
 // Links of a 0/1 byte mask (n_rows x n_cols, row-major), row-major like torch.nonzero but
 // parallel over rows: mask_row_counts gives the links per row, mask_links (with crow, their
-// prefix sums) writes each link's row and column. Eight bytes are tested at once: masks are sparse.
+// prefix sums) writes each link's row and column, mask_csr the int32 CSR and its transpose.
 void mask_row_counts(const uint8_t* m, int64_t n_rows, int64_t n_cols, int64_t* counts, int nthreads) {
 #pragma omp parallel for num_threads(nthreads) schedule(static)
     for (int64_t i = 0; i < n_rows; ++i) {
@@ -529,18 +618,43 @@ void mask_links(const uint8_t* m, int64_t n_rows, int64_t n_cols, const int64_t*
                 int nthreads) {
 #pragma omp parallel for num_threads(nthreads) schedule(static)
     for (int64_t i = 0; i < n_rows; ++i) {
-        const uint8_t* r = m + i * n_cols;
         int64_t k = crow[i];
-        int64_t j = 0;
-        for (; j + 8 <= n_cols; j += 8) {
-            uint64_t w;
-            std::memcpy(&w, r + j, 8);
-            if (w == 0) continue;
-            for (int b = 0; b < 8; ++b)
-                if (r[j + b]) rows[k] = i, cols[k++] = j + b;
+        for_set_bytes(m + i * n_cols, n_cols, [&](int64_t j) { rows[k] = i, cols[k++] = j; });
+    }
+}
+
+// col from the mask (crow: prefix sums of mask_row_counts), then the transpose t_crow / t_row by
+// a counting sort. Each thread owns a static range of rows and fills its slots of every column
+// after the lower ranges', so rows come out ascending in each column without a sort.
+void mask_csr(const uint8_t* m, int64_t n_rows, int64_t n_cols, const int64_t* crow, idx_t* col, idx_t* t_crow,
+              idx_t* t_row, int nthreads) {
+    std::vector<idx_t> slot((size_t)nthreads * n_cols, 0);  // per thread: links per column, then next slot
+#pragma omp parallel num_threads(nthreads)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        const int64_t r0 = n_rows * t / nt, r1 = n_rows * (t + 1) / nt;
+        idx_t* next = slot.data() + (size_t)t * n_cols;
+        for (int64_t i = r0; i < r1; ++i) {
+            int64_t k = crow[i];
+            for_set_bytes(m + i * n_cols, n_cols, [&](int64_t j) { col[k++] = (idx_t)j, ++next[j]; });
         }
-        for (; j < n_cols; ++j)
-            if (r[j]) rows[k] = i, cols[k++] = j;
+#pragma omp barrier
+#pragma omp single
+        {
+            t_crow[0] = 0;
+            for (int64_t j = 0; j < n_cols; ++j) {
+                idx_t s = t_crow[j];
+                for (int u = 0; u < nt; ++u) {
+                    idx_t& c = slot[(size_t)u * n_cols + j];
+                    const idx_t links = c;
+                    c = s;  // thread u's first slot in column j
+                    s += links;
+                }
+                t_crow[j + 1] = s;
+            }
+        }
+        for (int64_t i = r0; i < r1; ++i)
+            for (int64_t p = crow[i]; p < crow[i + 1]; ++p) t_row[next[col[p]]++] = (idx_t)i;
     }
 }
 

@@ -45,14 +45,14 @@ def ch3_l3(mask: torch.Tensor) -> torch.Tensor:
     """
     m = _check_mask(mask)
     n_out, n_in = m.shape
+    index = native.mask_csr(m)
+    if index is not None:
+        out = native.empty(n_out, n_in, dtype=torch.float64)
+        native.call("ch3_l3", *index, n_out, n_in, out)
+        return out
     p, k_out, k_in = _links(m)
     if p.nnz == 0:
         return torch.zeros(n_out, n_in, dtype=torch.float64, device=m.device)
-    if native.usable(p.index[0]):
-        crow, col, t_crow, t_col = p.index
-        out = native.empty(n_out, n_in, dtype=torch.float64)
-        native.call("ch3_l3", crow, col, t_crow, t_col, n_out, n_in, out)
-        return out
     return _ch3_l3_torch(m, p, k_out, k_in)
 
 
@@ -92,16 +92,19 @@ def _l3n(mask: torch.Tensor, ch2: bool) -> torch.Tensor:
     (see :func:`ch2_l3n`). A and B are dense (two-hop neighbourhoods cover a large part of the
     layer); both products are sparse(M) × dense, ≈ 2·nnz·n operations instead of dense GEMMs."""
     m = _check_mask(mask)
-    p, k_out, k_in = _links(m)
     n_out, n_in = m.shape
-    if native.usable(p.index[0]):
-        crow, col, t_crow, t_col = p.index
+    index = native.mask_csr(m)
+    if index is not None:
+        crow, col, t_crow, t_col = index
+        k_out, k_in = crow.diff().float(), t_crow.diff().float()
         score = native.empty(n_out, n_in)
         # A·M, tile by tile of outputs u: count DD[u, ·], weight, gather over b ∈ N(v)
-        native.call("l3n_term", crow, col, t_crow, t_col, k_out.float(), n_out, int(ch2), t_crow, t_col, n_in, score, n_in, 0, 0)
+        native.call("l3n_term", crow, col, t_crow, t_col, k_out, n_out, int(ch2), t_crow, t_col, n_in, score, n_in, 0, 0)
         # += M·Bᵀ, tile by tile of inputs v: count TT[v, ·], weight, gather over a ∈ N(u)
-        native.call("l3n_term", t_crow, t_col, crow, col, k_in.float(), n_in, int(ch2), crow, col, n_out, score, n_in, 1, 1)
-        return score.index_put_((p.rows, p.cols), torch.zeros(()))
+        native.call("l3n_term", t_crow, t_col, crow, col, k_in, n_in, int(ch2), crow, col, n_out, score, n_in, 1, 1)
+        native.call("zero_links", crow, col, n_out, score, n_in)
+        return score
+    p, k_out, k_in = _links(m)
     mf = m.to(torch.float32)  # 0/1 sums are exact in fp32 up to 2**24 common neighbours
     dd = kernels.csr_times_dense(p, mf.t())  # M Mᵀ
     tt = kernels.csr_times_dense(p, mf, transpose=True)  # Mᵀ M
