@@ -5,9 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <vector>
 #include <omp.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 #ifdef __AVX2__
 #include <immintrin.h>
 #endif
@@ -20,6 +25,32 @@ namespace {
 // 8, 32 and 64 measured slower on a 2-core AVX2 EPYC.
 constexpr int NB = 16;
 constexpr int JB = 16;  // outputs buffered before the transposed write-back
+
+// Per-thread scratch (slot 0 or 1) of at least `bytes`, kept across calls on 2 MiB-aligned memory
+// advised onto a transparent huge page. The tiles are read at random lines: one huge page covers
+// what 64 4-KiB pages did, more than the first-level TLB holds (L3n terms measured 9-16 % faster),
+// and keeping the block spares the next call its page faults. Contents are undefined.
+template <typename T>
+T* scratch(size_t count, int slot) {
+    struct Block {
+        void* p = nullptr;
+        size_t bytes = 0;
+        ~Block() { std::free(p); }
+    };
+    thread_local Block blocks[2];
+    Block& b = blocks[slot];
+    const size_t huge = size_t(2) << 20, want = (count * sizeof(T) + huge - 1) / huge * huge;
+    if (b.bytes < want) {
+        std::free(b.p);
+        b.p = std::aligned_alloc(huge, want);
+        if (b.p == nullptr) throw std::bad_alloc();
+        b.bytes = want;
+#ifdef __linux__
+        madvise(b.p, want, MADV_HUGEPAGE);  // a hint: without THP this changes nothing
+#endif
+    }
+    return static_cast<T*>(b.p);
+}
 
 // out[0:NB] = sum_p w_p * xt[col_p][0:NB] over row j of W; xt is an (n_cols x NB) tile. (Interleaving
 // two rows for more FMA chains in flight measured slower: the tile is L2-bound. Two accumulators
@@ -338,8 +369,9 @@ void l3n_tiles(const L3nSides& g, float* Y, int64_t ldy, int y_t, int accumulate
     const int64_t tiles = (g.n_count + NB - 1) / NB;
 #pragma omp parallel num_threads(nthreads)
     {
-        std::vector<float> xt((size_t)g.n_count * NB);
-        std::vector<C> cnt((size_t)g.n_count * NB, 0);
+        float* xt = scratch<float>((size_t)g.n_count * NB, 0);
+        C* cnt = scratch<C>((size_t)g.n_count * NB, 1);
+        std::memset(cnt, 0, sizeof(C) * g.n_count * NB);  // l3n_values zeroes it again after each tile
         float out[JB][NB];
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < tiles; ++t) {
@@ -350,10 +382,10 @@ void l3n_tiles(const L3nSides& g, float* Y, int64_t ldy, int y_t, int accumulate
                     const int a = g.c_col[p];
                     for (idx_t r = g.ct_crow[a]; r < g.ct_crow[a + 1]; ++r) cnt[(int64_t)g.ct_row[r] * NB + q] += 1;
                 }
-            l3n_values(cnt.data(), g.k, g.n_count, g.ch2, xt.data());
+            l3n_values(cnt, g.k, g.n_count, g.ch2, xt);
             for (int j0 = 0; j0 < g.n_rows; j0 += JB) {
                 const int jn = std::min(JB, g.n_rows - j0);
-                for (int jj = 0; jj < jn; ++jj) row_sum_tile(g.w_crow, g.w_col, xt.data(), j0 + jj, out[jj]);
+                for (int jj = 0; jj < jn; ++jj) row_sum_tile(g.w_crow, g.w_col, xt, j0 + jj, out[jj]);
                 store_tile(&out[0][0], jn, m, Y, ldy, y_t, accumulate, s0, j0);
             }
         }
@@ -388,16 +420,16 @@ void spmm(const idx_t* crow, const idx_t* col, const float* val, int n_rows, int
     const int64_t tiles = (N + NB - 1) / NB;
 #pragma omp parallel num_threads(nthreads)
     {
-        std::vector<float> xt((size_t)n_cols * NB);
+        float* xt = scratch<float>((size_t)n_cols * NB, 0);
         float out[JB][NB];
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < tiles; ++t) {
             const int64_t n0 = t * NB;
             const int m = (int)std::min<int64_t>(NB, N - n0);
-            load_tile(X, ldx, n0, m, n_cols, xt.data());
+            load_tile(X, ldx, n0, m, n_cols, xt);
             for (int j0 = 0; j0 < n_rows; j0 += JB) {
                 const int jn = std::min(JB, n_rows - j0);
-                for (int jj = 0; jj < jn; ++jj) row_tile(crow, col, val, xt.data(), j0 + jj, out[jj]);
+                for (int jj = 0; jj < jn; ++jj) row_tile(crow, col, val, xt, j0 + jj, out[jj]);
                 store_tile(&out[0][0], jn, m, Y, ldy, false, false, n0, j0);
             }
         }
@@ -419,15 +451,16 @@ void sddmm(const idx_t* crow, const idx_t* col, int n_rows, int n_cols, const fl
         const int tid = omp_get_thread_num();
         float* acc = tid == 0 ? gv : partial.data() + (size_t)(tid - 1) * nnz;
         std::fill(acc, acc + nnz, 0.f);
-        std::vector<float> xt((size_t)n_cols * NB), gt((size_t)n_rows * NB);
+        float* xt = scratch<float>((size_t)n_cols * NB, 0);
+        float* gt = scratch<float>((size_t)n_rows * NB, 1);
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < tiles; ++t) {
             const int64_t n0 = t * NB;
             const int m = (int)std::min<int64_t>(NB, N - n0);
-            load_tile(X, ldx, n0, m, n_cols, xt.data());
-            load_tile(G, ldg, n0, m, n_rows, gt.data());
+            load_tile(X, ldx, n0, m, n_cols, xt);
+            load_tile(G, ldg, n0, m, n_rows, gt);
             for (int j = 0; j < n_rows; ++j) {
-                const float* g = gt.data() + (int64_t)j * NB;
+                const float* g = gt + (int64_t)j * NB;
                 idx_t p = crow[j];
 #if defined(__AVX2__) && defined(__FMA__)
                 static_assert(NB == 16, "the AVX2 path holds a tile row in two registers");
@@ -437,7 +470,7 @@ void sddmm(const idx_t* crow, const idx_t* col, int n_rows, int n_cols, const fl
                 for (; p + 8 <= crow[j + 1]; p += 8) {
                     __m256 d[8];
                     for (int e = 0; e < 8; ++e) {
-                        const float* x = xt.data() + (int64_t)col[p + e] * NB;
+                        const float* x = xt + (int64_t)col[p + e] * NB;
                         d[e] = _mm256_fmadd_ps(g1, _mm256_loadu_ps(x + 8), _mm256_mul_ps(g0, _mm256_loadu_ps(x)));
                     }
                     const __m256 h01 = _mm256_hadd_ps(d[0], d[1]), h23 = _mm256_hadd_ps(d[2], d[3]);
@@ -449,7 +482,7 @@ void sddmm(const idx_t* crow, const idx_t* col, int n_rows, int n_cols, const fl
                 }
 #endif
                 for (; p < crow[j + 1]; ++p) {
-                    const float* x = xt.data() + (int64_t)col[p] * NB;
+                    const float* x = xt + (int64_t)col[p] * NB;
                     float s = 0.f;
 #pragma omp simd reduction(+ : s)
                     for (int k = 0; k < NB; ++k) s += g[k] * x[k];
