@@ -131,15 +131,16 @@ def lyapunov_state(res: Reservoir, drive: torch.Tensor, substeps: int, cfg: LNPC
 
 
 def tune_timescales(res: Reservoir, drive: torch.Tensor, substeps: int, cfg: LNPConfig) -> tuple[Reservoir, float, float]:
-    """Step IV: the τ scale in {0.9, 1, 1.1} whose λ_max is closest to ``cfg.lambda_target``."""
-    best = None
+    """Step IV: the τ scale in {0.9, 1, 1.1} whose λ_max is closest to ``cfg.lambda_target``,
+    among the scales that keep λ_max ≤ 0 when any does: a positive exponent is a chaotic
+    reservoir, which loses the echo-state property a readout relies on (a 1/p-rescaled network
+    can sit where one scale gives λ_max > 0 nearer the target and another a stable λ_max)."""
+    trials = []
     for factor in (0.9, 1.0, 1.1):
         trial = res.subset_synapses(torch.ones(res.synapses, dtype=torch.bool))
         trial.tau = res.tau * factor
-        lam_max = lyapunov_state(trial, drive, substeps, cfg)[2]
-        if best is None or abs(lam_max - cfg.lambda_target) < abs(best[2] - cfg.lambda_target):
-            best = (trial, factor, lam_max)
-    return best
+        trials.append((trial, factor, lyapunov_state(trial, drive, substeps, cfg)[2]))
+    return min(trials, key=lambda t: (t[2] > 0, abs(t[2] - cfg.lambda_target)))
 
 
 def lnp_iteration(res: Reservoir, drive: torch.Tensor, substeps: int, cfg: LNPConfig, gen: torch.Generator, it: int) -> tuple[Reservoir, dict]:
