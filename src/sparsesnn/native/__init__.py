@@ -3,8 +3,9 @@
 Built with the system compiler on first use (see :mod:`.build`) and called through ctypes on
 torch tensors' memory. Set ``SPARSESNN_NATIVE=0`` to switch them off. When they cannot be built
 or loaded, :func:`available` is False, callers take their pure-torch path, and one warning says
-why. Only float32 CPU tensors with int32 indices (and bool masks for :func:`nonzero`) go through
-these kernels. :func:`empty` allocates their large outputs on transparent huge pages.
+why. Only float32 CPU tensors with int32 indices (and bool masks for :func:`nonzero` and
+:func:`mask_csr`) go through these kernels. :func:`empty` allocates their large outputs on
+transparent huge pages.
 """
 
 from __future__ import annotations

@@ -26,10 +26,11 @@ namespace {
 constexpr int NB = 16;
 constexpr int JB = 16;  // outputs buffered before the transposed write-back
 
-// Per-thread scratch (slot 0 or 1) of at least `bytes`, kept across calls on 2 MiB-aligned memory
+// Per-thread scratch (slot 0 or 1) of at least `count` T's, kept across calls on 2 MiB-aligned memory
 // advised onto a transparent huge page. The tiles are read at random lines: one huge page covers
 // what 64 4-KiB pages did, more than the first-level TLB holds (L3n terms measured 9-16 % faster),
-// and keeping the block spares the next call its page faults. Contents are undefined.
+// and keeping the block spares the next call its page faults (the cost: each OpenMP thread holds
+// its largest tiles, at least 2 MiB a slot, for its lifetime). Contents are undefined.
 template <typename T>
 T* scratch(size_t count, int slot) {
     struct Block {
