@@ -74,11 +74,29 @@ inline void row_tile(const idx_t* crow, const idx_t* col, const float* val, cons
 // out[0:NB] = sum_p xt[col_p][0:NB] over row j of a 0/1 pattern, alternate links in two add chains
 // (the link scores' products: 10-14 % faster than one chain, and no trained weights depend on them)
 inline void row_sum_tile(const idx_t* crow, const idx_t* col, const float* xt, int j, float* out) {
+    idx_t p = crow[j];
+    const idx_t end = crow[j + 1];
+#ifdef __AVX2__
+    // in explicit registers: inlined beside the count transposes, GCC's vectoriser once left these
+    // sums scalar (4x slower)
+    static_assert(NB == 16, "a tile row is two vectors");
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, b0 = a0, b1 = a0;
+    for (; p + 2 <= end; p += 2) {
+        const float* x = xt + (int64_t)col[p] * NB;
+        const float* y = xt + (int64_t)col[p + 1] * NB;
+        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x)), a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x + 8));
+        b0 = _mm256_add_ps(b0, _mm256_loadu_ps(y)), b1 = _mm256_add_ps(b1, _mm256_loadu_ps(y + 8));
+    }
+    if (p < end) {
+        const float* x = xt + (int64_t)col[p] * NB;
+        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x)), a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x + 8));
+    }
+    _mm256_storeu_ps(out, _mm256_add_ps(a0, b0));
+    _mm256_storeu_ps(out + 8, _mm256_add_ps(a1, b1));
+#else
     float a[NB], b[NB];
 #pragma GCC unroll 64
     for (int k = 0; k < NB; ++k) a[k] = 0.f, b[k] = 0.f;
-    idx_t p = crow[j];
-    const idx_t end = crow[j + 1];
     for (; p + 2 <= end; p += 2) {
         const float* x = xt + (int64_t)col[p] * NB;
         const float* y = xt + (int64_t)col[p + 1] * NB;
@@ -92,6 +110,7 @@ inline void row_sum_tile(const idx_t* crow, const idx_t* col, const float* xt, i
     }
 #pragma GCC unroll 64
     for (int k = 0; k < NB; ++k) out[k] = a[k] + b[k];
+#endif
 }
 
 #ifdef __AVX2__
@@ -323,42 +342,86 @@ struct L3nSides {
     int n_rows;
 };
 
-// xt[z][q] = f(c[z][q], k[z]) for every z (f of l3n_term), and c zeroed for the next tile.
-// Bit-identical to num * (1 / max(1, k - c)) in scalar float: IEEE division and products are
-// correctly rounded in both.
+// Row stride of the q-major counts (see l3n_tiles): one cache line past a multiple of 64 entries,
+// so that the NB rows at one z lie in different L1 sets (at a 4 KiB stride they share one)
+inline int64_t count_ld(int n_count) { return (int64_t)(n_count + 63) / 64 * 64 + 64; }
+
+#ifdef __AVX2__
+// x[0:16] = f(h, kz) for the 16 counts h of one node (two vectors of eight)
+inline void l3n_f16(const __m256i* h, int kz, int ch2, float* x) {
+    const __m256i one_i = _mm256_set1_epi32(1), zero_i = _mm256_setzero_si256(), kv = _mm256_set1_epi32(kz);
+    const __m256 one = _mm256_set1_ps(1.f);
+    for (int i = 0; i < 2; ++i) {
+        const __m256i d = _mm256_max_epi32(_mm256_sub_epi32(kv, h[i]), one_i);
+        __m256 v = _mm256_div_ps(one, _mm256_cvtepi32_ps(d));
+        if (ch2) v = _mm256_mul_ps(_mm256_add_ps(one, _mm256_cvtepi32_ps(h[i])), v);
+        v = _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_cmpgt_epi32(h[i], zero_i)));
+        _mm256_storeu_ps(x + 8 * i, v);
+    }
+}
+
+// r[i] = column i of the 16 x 16 bytes r (one byte of each row), by interleaving stages
+inline void transpose16_bytes(__m128i* r) {
+    __m128i t[16];
+    for (int i = 0; i < 8; ++i)
+        t[i] = _mm_unpacklo_epi8(r[2 * i], r[2 * i + 1]), t[i + 8] = _mm_unpackhi_epi8(r[2 * i], r[2 * i + 1]);
+    for (int h = 0; h < 2; ++h)
+        for (int i = 0; i < 4; ++i) {
+            const __m128i a = t[8 * h + 2 * i], b = t[8 * h + 2 * i + 1];
+            r[8 * h + i] = _mm_unpacklo_epi16(a, b), r[8 * h + i + 4] = _mm_unpackhi_epi16(a, b);
+        }
+    for (int h = 0; h < 4; ++h)
+        for (int i = 0; i < 2; ++i) {
+            const __m128i a = r[4 * h + 2 * i], b = r[4 * h + 2 * i + 1];
+            t[4 * h + i] = _mm_unpacklo_epi32(a, b), t[4 * h + i + 2] = _mm_unpackhi_epi32(a, b);
+        }
+    for (int h = 0; h < 4; ++h)
+        for (int i = 0; i < 2; ++i) {
+            const __m128i a = t[4 * h + 2 * i], b = t[4 * h + 2 * i + 1];
+            r[4 * h + 2 * i] = _mm_unpacklo_epi64(a, b), r[4 * h + 2 * i + 1] = _mm_unpackhi_epi64(a, b);
+        }
+}
+#endif
+
+// xt[z][q] = f(c[q][z], k[z]) for every z (f of l3n_term), and c zeroed for the next tile; c is
+// q-major with row stride count_ld. Bit-identical to num * (1 / max(1, k - c)) in scalar float:
+// IEEE division and products are correctly rounded in both.
 template <typename C>
 inline void l3n_values(C* c, const float* k, int n_count, int ch2, float* xt) {
+    const int64_t ld = count_ld(n_count);
     int z = 0;
 #ifdef __AVX2__
-    const __m256i one_i = _mm256_set1_epi32(1), zero_i = _mm256_setzero_si256();
-    const __m256 one = _mm256_set1_ps(1.f);
-    for (; z < n_count; ++z) {
-        C* cz = c + (int64_t)z * NB;
-        __m256i h[2];
-        if constexpr (sizeof(C) == 1) {
-            const __m128i b = _mm_loadu_si128((const __m128i*)cz);
-            h[0] = _mm256_cvtepu8_epi32(b);
-            h[1] = _mm256_cvtepu8_epi32(_mm_srli_si128(b, 8));
-            _mm_storeu_si128((__m128i*)cz, _mm_setzero_si128());
-        } else {
-            h[0] = _mm256_loadu_si256((const __m256i*)cz);
-            h[1] = _mm256_loadu_si256((const __m256i*)(cz + 8));
-            _mm256_storeu_si256((__m256i*)cz, zero_i);
-            _mm256_storeu_si256((__m256i*)(cz + 8), zero_i);
+    static_assert(NB == 16, "a tile's counts are 16 rows");
+    if constexpr (sizeof(C) == 1) {
+        for (; z + 16 <= n_count; z += 16) {
+            __m128i r[16];
+            for (int q = 0; q < NB; ++q) {
+                __m128i* cq = (__m128i*)(c + q * ld + z);
+                r[q] = _mm_loadu_si128(cq);
+                _mm_storeu_si128(cq, _mm_setzero_si128());
+            }
+            transpose16_bytes(r);
+            for (int i = 0; i < 16; ++i) {
+                const __m256i h[2] = {_mm256_cvtepu8_epi32(r[i]), _mm256_cvtepu8_epi32(_mm_srli_si128(r[i], 8))};
+                l3n_f16(h, (int)k[z + i], ch2, xt + (int64_t)(z + i) * NB);
+            }
         }
-        const __m256i kz = _mm256_set1_epi32((int)k[z]);
-        for (int i = 0; i < 2; ++i) {
-            const __m256i d = _mm256_max_epi32(_mm256_sub_epi32(kz, h[i]), one_i);
-            __m256 v = _mm256_div_ps(one, _mm256_cvtepi32_ps(d));
-            if (ch2) v = _mm256_mul_ps(_mm256_add_ps(one, _mm256_cvtepi32_ps(h[i])), v);
-            v = _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_cmpgt_epi32(h[i], zero_i)));
-            _mm256_storeu_ps(xt + (int64_t)z * NB + 8 * i, v);
+    } else {
+        for (; z + 8 <= n_count; z += 8) {
+            __m256 lo[8], hi[8];  // 32-bit counts of q < 8 and q >= 8, transposed as float bits
+            transpose8_regs((const float*)(c + z), ld, lo);
+            transpose8_regs((const float*)(c + 8 * ld + z), ld, hi);
+            for (int q = 0; q < NB; ++q) _mm256_storeu_si256((__m256i*)(c + q * ld + z), _mm256_setzero_si256());
+            for (int i = 0; i < 8; ++i) {
+                const __m256i h[2] = {_mm256_castps_si256(lo[i]), _mm256_castps_si256(hi[i])};
+                l3n_f16(h, (int)k[z + i], ch2, xt + (int64_t)(z + i) * NB);
+            }
         }
     }
 #endif
     for (; z < n_count; ++z)
         for (int q = 0; q < NB; ++q) {
-            C& cq = c[(int64_t)z * NB + q];
+            C& cq = c[q * ld + z];
             const float r = 1.f / (float)std::max(1, (int)k[z] - (int)cq);
             xt[(int64_t)z * NB + q] = cq ? (ch2 ? 1.f + (float)cq : 1.f) * r : 0.f;
             cq = 0;
@@ -367,22 +430,29 @@ inline void l3n_values(C* c, const float* k, int n_count, int ch2, float* xt) {
 
 template <typename C>
 void l3n_tiles(const L3nSides& g, float* Y, int64_t ldy, int y_t, int accumulate, int nthreads) {
-    const int64_t tiles = (g.n_count + NB - 1) / NB;
+    const int64_t tiles = (g.n_count + NB - 1) / NB, ld = count_ld(g.n_count);
+    const idx_t nnz = g.c_crow[g.n_count];
 #pragma omp parallel num_threads(nthreads)
     {
         float* xt = scratch<float>((size_t)g.n_count * NB, 0);
-        C* cnt = scratch<C>((size_t)g.n_count * NB, 1);
-        std::memset(cnt, 0, sizeof(C) * g.n_count * NB);  // l3n_values zeroes it again after each tile
+        C* cnt = scratch<C>((size_t)ld * NB, 1);
+        std::memset(cnt, 0, sizeof(C) * ld * NB);  // l3n_values zeroes it again after each tile
         float out[JB][NB];
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < tiles; ++t) {
             const int s0 = (int)(t * NB);
             const int m = std::min(NB, g.n_count - s0);
-            for (int q = 0; q < m; ++q)
+            // node by node, so that the counts being built are one row in L1; the neighbour list
+            // four links ahead is prefetched (counting measured ~25 % faster): the lists are read
+            // at random and each short loop's exit stalls the next one's first load
+            for (int q = 0; q < m; ++q) {
+                C* row = cnt + q * ld;
                 for (idx_t p = g.c_crow[s0 + q]; p < g.c_crow[s0 + q + 1]; ++p) {
+                    if (p + 4 < nnz) __builtin_prefetch(g.ct_row + g.ct_crow[g.c_col[p + 4]]);
                     const int a = g.c_col[p];
-                    for (idx_t r = g.ct_crow[a]; r < g.ct_crow[a + 1]; ++r) cnt[(int64_t)g.ct_row[r] * NB + q] += 1;
+                    for (idx_t r = g.ct_crow[a]; r < g.ct_crow[a + 1]; ++r) row[g.ct_row[r]] += 1;
                 }
+            }
             l3n_values(cnt, g.k, g.n_count, g.ch2, xt);
             for (int j0 = 0; j0 < g.n_rows; j0 += JB) {
                 const int jn = std::min(JB, g.n_rows - j0);
@@ -393,11 +463,18 @@ void l3n_tiles(const L3nSides& g, float* Y, int64_t ldy, int y_t, int accumulate
     }
 }
 
-// f(j) for every nonzero byte j of a mask row, in order; eight bytes are tested at once (masks
-// are sparse)
+// f(j) for every nonzero byte j of a mask row, in order. Masks are sparse: AVX2 tests 32 bytes at
+// once and visits the set ones by bit scans, otherwise eight bytes are tested at once.
 template <typename F>
 inline void for_set_bytes(const uint8_t* r, int64_t n, F f) {
     int64_t j = 0;
+#ifdef __AVX2__
+    for (; j + 32 <= n; j += 32) {
+        const __m256i v = _mm256_loadu_si256((const __m256i*)(r + j));
+        uint32_t set = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256()));
+        for (; set; set &= set - 1) f(j + __builtin_ctz(set));
+    }
+#endif
     for (; j + 8 <= n; j += 8) {
         uint64_t w;
         std::memcpy(&w, r + j, 8);
@@ -407,6 +484,19 @@ inline void for_set_bytes(const uint8_t* r, int64_t n, F f) {
     }
     for (; j < n; ++j)
         if (r[j]) f(j);
+}
+
+// Number of nonzero bytes of a mask row
+inline int64_t count_set_bytes(const uint8_t* r, int64_t n) {
+    int64_t c = 0, j = 0;
+#ifdef __AVX2__
+    for (; j + 32 <= n; j += 32) {
+        const __m256i v = _mm256_loadu_si256((const __m256i*)(r + j));
+        c += 32 - __builtin_popcount((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256())));
+    }
+#endif
+    for (; j < n; ++j) c += r[j] != 0;
+    return c;
 }
 
 }  // namespace
@@ -567,7 +657,7 @@ void event_xwt(const idx_t* crow, const idx_t* col, const float* val, const idx_
 // transpose ct_crow/ct_row) and f(c, k) = num / max(1, k - c) for c > 0 (num = 1 + c for CH2,
 // 1 for CH3), else 0. Tiles of NB nodes s: count their two-hop neighbourhoods, write f into the
 // (n_count x NB) tile, then run the sparse rows of W over it as in spmm. Counts never exceed the
-// largest degree, so they are bytes when it is below 256 (a 64 KiB count tile instead of 256 KiB).
+// largest degree, so they are bytes when it is below 256 (a 4 KiB row per node instead of 16 KiB).
 void l3n_term(const idx_t* c_crow, const idx_t* c_col, const idx_t* ct_crow, const idx_t* ct_row, const float* k,
               int n_count, int ch2, const idx_t* w_crow, const idx_t* w_col, int n_rows, float* Y, int64_t ldy, int y_t,
               int accumulate, int nthreads) {
@@ -640,12 +730,7 @@ void ch3_l3(const idx_t* crow, const idx_t* col, const idx_t* t_crow, const idx_
 // prefix sums) writes each link's row and column, mask_csr the int32 CSR and its transpose.
 void mask_row_counts(const uint8_t* m, int64_t n_rows, int64_t n_cols, int64_t* counts, int nthreads) {
 #pragma omp parallel for num_threads(nthreads) schedule(static)
-    for (int64_t i = 0; i < n_rows; ++i) {
-        const uint8_t* r = m + i * n_cols;
-        int64_t c = 0;
-        for (int64_t j = 0; j < n_cols; ++j) c += r[j] != 0;
-        counts[i] = c;
-    }
+    for (int64_t i = 0; i < n_rows; ++i) counts[i] = count_set_bytes(m + i * n_cols, n_cols);
 }
 
 void mask_links(const uint8_t* m, int64_t n_rows, int64_t n_cols, const int64_t* crow, int64_t* rows, int64_t* cols,
