@@ -136,6 +136,34 @@ def test_timescale_step_keeps_the_reservoir_stable(monkeypatch, exponents, chose
     trial, factor, lam_max = lnp.tune_timescales(res, torch.zeros(5, 1), 1, lnp.LNPConfig(lambda_target=-0.005))
     assert factor == chosen and lam_max == exponents[chosen] and scale(trial) == chosen
 
+def test_homeostatic_leak_absorbs_each_neurons_change_in_input():
+    """1/τ_i' = 1/τ_i + Σ_kept |A_ij|/p_ij − Σ_all |A_ij| (004, the diagonal option below eq. 16),
+    checked neuron by neuron with a loop, inside the network's τ range; pruned neurons untouched."""
+    from sparsesnn.recurrent.lnp import homeostatic_tau
+
+    res = build_reservoir(ReservoirConfig(neurons=80, seed=3, neuron_het="hetero"), 1)
+    res.alive[5] = False
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0.0, 0.02, res.synapses)
+    p = rng.uniform(0.2, 1.0, res.synapses)
+    kept = rng.random(res.synapses) < p
+    tau = homeostatic_tau(res, a, p, kept).numpy()
+    live_tau = res.tau.numpy()[res.alive.numpy()]
+    lo, hi = live_tau.min(), live_tau.max()
+    post = res.post.numpy()
+    inside = 0
+    for i in range(res.n):
+        if not res.alive[i]:
+            assert tau[i] == res.tau[i]
+            continue
+        syn = post == i
+        rate = 1.0 / float(res.tau[i]) + (a[syn & kept] / p[syn & kept]).sum() - a[syn].sum()
+        want = min(max(1.0 / rate, lo), hi) if rate > 0 else hi
+        assert tau[i] == pytest.approx(want, rel=1e-5)
+        inside += lo < want < hi
+    assert inside > res.n // 2  # the bounds rarely bite at these magnitudes
+
+
 def test_reservoir_and_lnp_cli_contract(tmp_path, capsys):
     run = tmp_path / "res"
     cfg = tmp_path / "r.yaml"
