@@ -123,7 +123,8 @@ def test_lnp_steps_keep_counts_and_dale():
 
 
 
-@pytest.mark.parametrize("exponents, chosen", [({0.9: 0.004, 1.0: 0.03, 1.1: -0.02}, 1.1), ({0.9: 0.01, 1.0: 0.03, 1.1: 0.02}, 0.9)])
+@pytest.mark.parametrize("exponents, chosen", [({0.9: 0.004, 1.0: 0.03, 1.1: -0.02}, 1.1), ({0.9: 0.01, 1.0: 0.03, 1.1: 0.02}, 0.9),
+                                               ({0.5: -0.004, 1.0: 0.001, 2.0: -0.3}, 0.5)])
 def test_timescale_step_keeps_the_reservoir_stable(monkeypatch, exponents, chosen):
     """Step IV takes the τ scale nearest the target exponent among those with λ_max ≤ 0, and the
     nearest overall when every scale is chaotic. Exponents stubbed here; the CLI test below runs
@@ -133,8 +134,16 @@ def test_timescale_step_keeps_the_reservoir_stable(monkeypatch, exponents, chose
     res = build_reservoir(ReservoirConfig(neurons=60, seed=2), 1)
     scale = lambda r: round(float(r.tau[0] / res.tau[0]), 1)
     monkeypatch.setattr(lnp, "lyapunov_state", lambda r, *a: (None, None, exponents[scale(r)]))
-    trial, factor, lam_max = lnp.tune_timescales(res, torch.zeros(5, 1), 1, lnp.LNPConfig(lambda_target=-0.005))
+    trial, factor, lam_max = lnp.tune_timescales(res, torch.zeros(5, 1), 1, lnp.LNPConfig(lambda_target=-0.005, tau_factors=tuple(exponents)))
     assert factor == chosen and lam_max == exponents[chosen] and scale(trial) == chosen
+
+@pytest.mark.parametrize("field, value", [("keep_fraction", 0.0), ("node_fraction", 1.0), ("add_fraction", -0.1), ("tau_factors", ()), ("tau_factors", (1.0, -0.5))])
+def test_lnp_config_rejects_bad_values(field, value):
+    from sparsesnn.recurrent.lnp import LNPConfig
+
+    with pytest.raises(ValueError, match=field):
+        LNPConfig(**{field: value})
+
 
 def test_homeostatic_leak_absorbs_each_neurons_change_in_input():
     """1/τ_i' = 1/τ_i + Σ_kept |A_ij|/p_ij − Σ_all |A_ij| (004, the diagonal option below eq. 16),

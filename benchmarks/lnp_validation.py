@@ -1,0 +1,79 @@
+"""Choose LNP's settings on validation networks only (issue #5): HeNHeS reservoirs of seeds
+100–104 (disjoint from the reported seeds 0–4), trained and scored on the training series alone
+(300 training samples, then its last 200 as two closed-loop windows; the test continuation is
+never generated). Every variant of ``LNPConfig`` runs LNP on the same five networks, with the AP
+and Erdős–Rényi baselines at its final size, aggregated as in ``hrsnn_lorenz.py``.
+
+    cd benchmarks && python lnp_validation.py --out ../results/lnp_validation.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from multiprocessing import Pool
+from pathlib import Path
+
+import torch
+from common import write_results
+from hrsnn_lorenz import lnp_over_seeds
+from threadpoolctl import threadpool_limits
+
+from sparsesnn.recurrent.lnp import LNPConfig
+from sparsesnn.recurrent.lnp_run import run_lnp
+from sparsesnn.recurrent.run import TaskConfig, reservoir_config, run_reservoir
+
+VARIANTS = {
+    "default": {},
+    "homeostasis": {"homeostasis": True},
+    "wide_tau_grid": {"tau_factors": (0.5, 0.7, 0.9, 1.0, 1.1, 1.4, 2.0)},
+    "lambda_target_-0.05": {"lambda_target": -0.05},
+}
+TASK = TaskConfig(task="lorenz63", train=300, windows=2)
+
+
+def build(job: tuple[int, int, Path]) -> None:
+    seed, neurons, runs = job
+    with threadpool_limits(1):
+        torch.set_num_threads(1)
+        run_reservoir(reservoir_config(TASK.task, neurons=neurons, neuron_het="hetero", stdp_het="hetero", seed=seed), TASK,
+                      runs / f"base_{seed}")
+
+
+def prune(job: tuple[str, int, int, Path]) -> dict:
+    name, seed, iterations, runs = job
+    run = runs / f"{name}_{seed}"
+    shutil.rmtree(run, ignore_errors=True)
+    shutil.copytree(runs / f"base_{seed}", run)
+    with threadpool_limits(1):  # one BLAS thread per worker: two workers share the two cores
+        torch.set_num_threads(1)
+        return run_lnp(run, iterations, LNPConfig(seed=seed, **VARIANTS[name]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--neurons", type=int, default=500)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102, 103, 104])
+    ap.add_argument("--lnp-iterations", type=int, default=12)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--runs-dir", default="runs/lnp_validation")
+    ap.add_argument("--out", default="results/lnp_validation.json")
+    args = ap.parse_args()
+    if min(args.seeds) < 100:
+        raise SystemExit("validation seeds must be >= 100 (0-4 are the reported networks)")
+    runs = Path(args.runs_dir)
+    with Pool(args.workers) as pool:
+        pool.map(build, [(s, args.neurons, runs) for s in args.seeds])
+        jobs = [(name, s, args.lnp_iterations, runs) for name in VARIANTS for s in args.seeds]
+        summaries = pool.map(prune, jobs)
+    out = {"task": TASK.__dict__, "variants": {}}
+    for name, config in VARIANTS.items():
+        agg = lnp_over_seeds([r for (n, *_), r in zip(jobs, summaries) if n == name])
+        out["variants"][name] = {"config": config, **agg}
+        print(name, "LNP NRMSE over windows", round(agg["lnp"]["nrmse_windows"]["mean"], 3),
+              "random", round(agg["random"]["nrmse_windows"]["mean"], 3), "wins", agg["lnp_wins_windows"])
+    write_results(args.out, out)
+
+
+if __name__ == "__main__":
+    main()
