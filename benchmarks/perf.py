@@ -4,7 +4,8 @@
     python benchmarks/perf.py --smoke                           # tiny sizes, CI smoke run
 
 Every ratio is measured in this one process; each time is the median of ``--repeats`` runs
-after a warm-up.
+after a warm-up, and the timings a ratio compares alternate call by call (a slow spell of this
+shared host then hits both sides, not the one that happened to run during it).
 """
 
 from __future__ import annotations
@@ -27,14 +28,22 @@ from sparsesnn.neurons import surrogate as sg
 from sparsesnn.topology import ch2_l3n, ch3_l3, ch3_l3n, sample_top_k
 
 
-def median_ms(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
+def medians_ms(fns: dict, repeats: int) -> dict:
+    """Median milliseconds of every function, called in turn ``repeats`` times after one warm-up
+    call each."""
+    for fn in fns.values():
         fn()
-        times.append(time.perf_counter() - t)
-    return 1000 * statistics.median(times)
+    times: dict = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    return {name: 1000 * statistics.median(v) for name, v in times.items()}
+
+
+def median_ms(fn, repeats: int) -> float:
+    return medians_ms({"fn": fn}, repeats)["fn"]
 
 
 def dense_masked(layer: SparseLinear):
@@ -50,12 +59,10 @@ def bench_forward(n: int, rows: int, sparsity: float, repeats: int) -> dict:
     w16, x16 = wm.bfloat16(), x.bfloat16()
     with torch.no_grad():
         torch.testing.assert_close(layer(x, binary=False), x @ wm.t(), rtol=1e-4, atol=1e-3)
-        t_sparse = median_ms(lambda: layer(x, binary=False), repeats)
-        t_dense = median_ms(lambda: x @ wm.t(), repeats)
-        t_bf16 = median_ms(lambda: x16 @ w16.t(), max(1, repeats // 2))
-    return {"sparsity": sparsity, "backend": kernels.backend(layer.pattern, x), "sparse_ms": t_sparse,
-            "dense_fp32_ms": t_dense, "dense_bf16_ms": t_bf16,
-            "speedup_vs_fp32": t_dense / t_sparse, "speedup_vs_bf16": t_bf16 / t_sparse}
+        t = medians_ms({"sparse_ms": lambda: layer(x, binary=False), "dense_fp32_ms": lambda: x @ wm.t(),
+                        "dense_bf16_ms": lambda: x16 @ w16.t()}, repeats)
+    return {"sparsity": sparsity, "backend": kernels.backend(layer.pattern, x), **t,
+            "speedup_vs_fp32": t["dense_fp32_ms"] / t["sparse_ms"], "speedup_vs_bf16": t["dense_bf16_ms"] / t["sparse_ms"]}
 
 
 def bench_forward_backward(n: int, rows: int, sparsity: float, repeats: int) -> dict:
@@ -74,8 +81,8 @@ def bench_forward_backward(n: int, rows: int, sparsity: float, repeats: int) -> 
         (x @ (w * mask).t()).backward(g)
         w.grad.mul_(mask)
 
-    t_sparse, t_dense = median_ms(sparse, repeats), median_ms(dense, repeats)
-    return {"sparsity": sparsity, "sparse_ms": t_sparse, "dense_masked_fp32_ms": t_dense, "speedup": t_dense / t_sparse}
+    t = medians_ms({"sparse_ms": sparse, "dense_masked_fp32_ms": dense}, repeats)
+    return {"sparsity": sparsity, **t, "speedup": t["dense_masked_fp32_ms"] / t["sparse_ms"]}
 
 
 def bench_memory(n: int, sparsity: float) -> dict:
@@ -104,10 +111,8 @@ def bench_event(n: int, rows: int, sparsity: float, spike_density: float, repeat
     wm = w * mask
     with torch.no_grad():
         torch.testing.assert_close(layer(x, binary=True), x @ wm.t(), rtol=1e-4, atol=1e-3)
-        t_event = median_ms(lambda: layer(x, binary=True), repeats)
-        t_dense = median_ms(lambda: x @ wm.t(), repeats)
-    return {"sparsity": sparsity, "spike_density": spike_density, "event_ms": t_event, "dense_fp32_ms": t_dense,
-            "speedup": t_dense / t_event}
+        t = medians_ms({"event_ms": lambda: layer(x, binary=True), "dense_fp32_ms": lambda: x @ wm.t()}, repeats)
+    return {"sparsity": sparsity, "spike_density": spike_density, **t, "speedup": t["dense_fp32_ms"] / t["event_ms"]}
 
 
 def bench_event_crossover(n: int, rows: int, sparsity: float, repeats: int) -> dict:
@@ -120,8 +125,8 @@ def bench_event_crossover(n: int, rows: int, sparsity: float, repeats: int) -> d
     with torch.no_grad():
         for density in (0.01, 0.02, 0.03, 0.05, 0.1, 0.2):
             x = (torch.rand(rows, n) < density).float()
-            t = {name: median_ms(lambda r=r: kernels.event_forward(p, v, x, scatter_per_link=r), repeats)
-                 for name, r in (("scatter_ms", float("inf")), ("tiles_ms", 0.0), ("auto_ms", kernels.SCATTER_PER_LINK))}
+            t = medians_ms({name: lambda r=r: kernels.event_forward(p, v, x, scatter_per_link=r)
+                            for name, r in (("scatter_ms", float("inf")), ("tiles_ms", 0.0), ("auto_ms", kernels.SCATTER_PER_LINK))}, repeats)
             points.append({"spike_density": density, **t})
     crossover = None
     for a, b in zip(points, points[1:]):  # first sign change of scatter - tiles, linearly interpolated
@@ -147,8 +152,7 @@ def bench_lif(T: int, B: int, N: int, repeats: int) -> dict:
         c = cur.clone().requires_grad_()
         lif_multistep_reference(c, 0.5, 1.0, fn).sum().backward()
 
-    out["ours_ms"] = median_ms(ours, repeats)
-    out["plain_loop_ms"] = median_ms(reference, repeats)
+    fns = {"ours_ms": ours, "plain_loop_ms": reference}
     out["equal_to_plain_loop"] = bool(torch.equal(lif_multistep(cur, 0.5, 1.0, fn), lif_multistep_reference(cur, 0.5, 1.0, fn)))
     try:
         from spikingjelly.activation_based import neuron, surrogate
@@ -161,11 +165,13 @@ def bench_lif(T: int, B: int, N: int, repeats: int) -> dict:
 
         node = neuron.LIFNode(tau=2.0, decay_input=False, v_threshold=1.0, v_reset=0.0,
                               surrogate_function=surrogate.ATan(), step_mode="m")
-        out["spikingjelly_ms"] = median_ms(sj, repeats)
         out["equal_to_spikingjelly"] = bool(torch.equal(node(cur), lif_multistep(cur, 0.5, 1.0, fn)))
-        out["speedup_vs_spikingjelly"] = out["spikingjelly_ms"] / out["ours_ms"]
+        fns["spikingjelly_ms"] = sj
     except ImportError:
         out["spikingjelly_ms"] = None
+    out.update(medians_ms(fns, repeats))
+    if out["spikingjelly_ms"] is not None:
+        out["speedup_vs_spikingjelly"] = out["spikingjelly_ms"] / out["ours_ms"]
     return out
 
 
