@@ -465,15 +465,20 @@ void l3n_tiles(const L3nSides& g, float* Y, int64_t ldy, int y_t, int accumulate
 
 // f(j) for every nonzero byte j of a mask row, in order. Masks are sparse: AVX2 tests 32 bytes at
 // once and visits the set ones by bit scans, otherwise eight bytes are tested at once.
+#ifdef __AVX2__
+// bit i set iff r[i] != 0, for 32 bytes
+inline uint32_t set_bytes32(const uint8_t* r) {
+    const __m256i v = _mm256_loadu_si256((const __m256i*)r);
+    return ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256()));
+}
+#endif
+
 template <typename F>
 inline void for_set_bytes(const uint8_t* r, int64_t n, F f) {
     int64_t j = 0;
 #ifdef __AVX2__
-    for (; j + 32 <= n; j += 32) {
-        const __m256i v = _mm256_loadu_si256((const __m256i*)(r + j));
-        uint32_t set = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256()));
-        for (; set; set &= set - 1) f(j + __builtin_ctz(set));
-    }
+    for (; j + 32 <= n; j += 32)
+        for (uint32_t set = set_bytes32(r + j); set; set &= set - 1) f(j + __builtin_ctz(set));
 #endif
     for (; j + 8 <= n; j += 8) {
         uint64_t w;
@@ -490,10 +495,7 @@ inline void for_set_bytes(const uint8_t* r, int64_t n, F f) {
 inline int64_t count_set_bytes(const uint8_t* r, int64_t n) {
     int64_t c = 0, j = 0;
 #ifdef __AVX2__
-    for (; j + 32 <= n; j += 32) {
-        const __m256i v = _mm256_loadu_si256((const __m256i*)(r + j));
-        c += 32 - __builtin_popcount((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256())));
-    }
+    for (; j + 32 <= n; j += 32) c += __builtin_popcount(set_bytes32(r + j));
 #endif
     for (; j < n; ++j) c += r[j] != 0;
     return c;
