@@ -117,8 +117,8 @@ def bench_event(n: int, rows: int, sparsity: float, spike_density: float, repeat
 
 def bench_event_crossover(n: int, rows: int, sparsity: float, repeats: int) -> dict:
     """The event kernel's two methods forced, over spike densities: where the scatter stops being
-    the cheaper one sets ``kernels.SCATTER_PER_LINK`` (= 16 × that density: a tile of 16 samples
-    at density ρ makes 16·ρ·nnz scatter updates)."""
+    the cheaper one sets ``kernels.SCATTER_PER_LINK`` (= ``EVENT_TILE`` × that density: a tile of
+    E samples at density ρ makes E·ρ·nnz scatter updates)."""
     layer = SparseLinear(n, n, sparsity, bias=False)
     p, v = layer.pattern, layer.weight_values.detach()
     points = []
@@ -135,7 +135,7 @@ def bench_event_crossover(n: int, rows: int, sparsity: float, repeats: int) -> d
             crossover = a["spike_density"] + (b["spike_density"] - a["spike_density"]) * -da / (db - da)
             break
     return {"sparsity": sparsity, "points": points, "crossover_density": crossover,
-            "scatter_per_link_measured": None if crossover is None else 16 * crossover,
+            "scatter_per_link_measured": None if crossover is None else kernels.EVENT_TILE * crossover,
             "scatter_per_link_in_use": kernels.SCATTER_PER_LINK}
 
 

@@ -163,12 +163,12 @@ def test_native_tiles_equal_dense_masked_at_ragged_sizes(n_samples, shape):
 
 
 @pytest.mark.parametrize("scatter_per_link", [0.0, float("inf"), None], ids=["tiles", "scatter", "auto"])
-@pytest.mark.parametrize("n_samples", [1, 16, 17, 100])
+@pytest.mark.parametrize("n_samples", [1, 16, 17, 32, 33, 100])
 @pytest.mark.parametrize("shape", [(7, 300), (300, 7), (129, 65)])
 def test_event_methods_equal_dense_masked(scatter_per_link, n_samples, shape):
     """Both event methods, forced and chosen per tile, at ragged sizes (inputs not a multiple of
-    the 8-wide packing, samples not a multiple of the 16-sample tile), with empty rows/columns,
-    from no spikes to all; a non-binary entry is noticed by either."""
+    the 8-wide packing, samples not a multiple of the 32-sample tile or of its 16-sample halves),
+    with empty rows/columns, from no spikes to all; a non-binary entry is noticed by either."""
     from sparsesnn.layers import kernels
 
     n_out, n_in = shape

@@ -224,7 +224,7 @@ inline int pack_spikes(const float* X, int64_t ldx, int64_t n0, int m, int n_col
             const __m256 v = _mm256_loadu_ps(X + (n0 + k) * ldx + j);
             const __m256 nz = _mm256_cmp_ps(v, zero, _CMP_NEQ_UQ);
             notbin = _mm256_or_ps(notbin, _mm256_and_ps(nz, _mm256_cmp_ps(v, one, _CMP_NEQ_UQ)));
-            w = _mm256_or_si256(w, _mm256_and_si256(_mm256_castps_si256(nz), _mm256_set1_epi32(1 << k)));
+            w = _mm256_or_si256(w, _mm256_and_si256(_mm256_castps_si256(nz), _mm256_set1_epi32((int)(1u << k))));
         }
         _mm256_storeu_si256((__m256i*)(bits + j), w);
     }
@@ -245,39 +245,49 @@ inline int pack_spikes(const float* X, int64_t ldx, int64_t n0, int m, int n_col
     return bad;
 }
 
-// out[0:NB] = sum over the links p of row j of W of val[p] * (bit k of bits[col[p]]), k < NB.
-// AVX2: a per-lane shift puts sample k's bit in the sign, which selects the value (two links at a
-// time for two add chains). 32-bit words: one broadcast load each (16-bit words measured ~20 %
-// slower, a byte-indexed table of 0/1 floats or lane masks ~20 % slower too).
-inline void row_spikes(const idx_t* crow, const idx_t* col, const float* val, const uint32_t* bits, int j, float* out) {
+// Samples per tile of the event kernel's spike tiles: one 32-bit word per input holds them all, so
+// each link's index, word and value loads serve four 8-lane vectors (16-sample tiles: two; the
+// whole kernel measured 8-11 % slower at 10 % spikes)
+constexpr int EB = 2 * NB;
+
+// lo[0:NB] (hi[0:NB]) = sum over the links p of row j of W of val[p] * (bit k (NB + k) of
+// bits[col[p]]): the two halves of an EB-sample word. AVX2: a per-lane shift puts sample k's bit in the sign,
+// which selects the value (two links at a time for two add chains; a shift to a full lane mask and
+// an AND instead of the select measured the same). 16-bit words measured ~20 % slower, a
+// byte-indexed table of 0/1 floats or lane masks ~20 % slower too.
+inline void row_spikes(const idx_t* crow, const idx_t* col, const float* val, const uint32_t* bits, int j, float* lo, float* hi) {
     idx_t p = crow[j];
     const idx_t end = crow[j + 1];
 #ifdef __AVX2__
-    static_assert(NB == 16, "a tile row is two 8-lane halves");
+    static_assert(EB == 32 && NB == 16, "a word's samples are four 8-lane vectors");
     const __m256i s0 = _mm256_setr_epi32(31, 30, 29, 28, 27, 26, 25, 24);
     const __m256i s1 = _mm256_setr_epi32(23, 22, 21, 20, 19, 18, 17, 16);
+    const __m256i s2 = _mm256_setr_epi32(15, 14, 13, 12, 11, 10, 9, 8);
+    const __m256i s3 = _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0);
     const __m256 zero = _mm256_setzero_ps();
-    __m256 a0 = zero, a1 = zero, b0 = zero, b1 = zero;
-    auto add = [&](__m256& lo, __m256& hi, idx_t q) {
+    __m256 a[4] = {zero, zero, zero, zero}, b[4] = {zero, zero, zero, zero};
+    auto add = [&](__m256* acc, idx_t q) {
         const __m256i m = _mm256_set1_epi32((int)bits[col[q]]);
         const __m256 w = _mm256_set1_ps(val[q]);
-        lo = _mm256_add_ps(lo, _mm256_blendv_ps(zero, w, _mm256_castsi256_ps(_mm256_sllv_epi32(m, s0))));
-        hi = _mm256_add_ps(hi, _mm256_blendv_ps(zero, w, _mm256_castsi256_ps(_mm256_sllv_epi32(m, s1))));
+        acc[0] = _mm256_add_ps(acc[0], _mm256_blendv_ps(zero, w, _mm256_castsi256_ps(_mm256_sllv_epi32(m, s0))));
+        acc[1] = _mm256_add_ps(acc[1], _mm256_blendv_ps(zero, w, _mm256_castsi256_ps(_mm256_sllv_epi32(m, s1))));
+        acc[2] = _mm256_add_ps(acc[2], _mm256_blendv_ps(zero, w, _mm256_castsi256_ps(_mm256_sllv_epi32(m, s2))));
+        acc[3] = _mm256_add_ps(acc[3], _mm256_blendv_ps(zero, w, _mm256_castsi256_ps(_mm256_sllv_epi32(m, s3))));
     };
     for (; p + 2 <= end; p += 2) {
-        add(a0, a1, p);
-        add(b0, b1, p + 1);
+        add(a, p);
+        add(b, p + 1);
     }
-    if (p < end) add(a0, a1, p);
-    _mm256_storeu_ps(out, _mm256_add_ps(a0, b0));
-    _mm256_storeu_ps(out + 8, _mm256_add_ps(a1, b1));
+    if (p < end) add(a, p);
+    float* out[4] = {lo, lo + 8, hi, hi + 8};
+    for (int v = 0; v < 4; ++v) _mm256_storeu_ps(out[v], _mm256_add_ps(a[v], b[v]));
 #else
-    float acc[NB] = {};
+    float acc[EB] = {};
     for (; p < end; ++p) {
         const uint32_t b = bits[col[p]];
-        for (int k = 0; k < NB; ++k) acc[k] += (b >> k & 1u) ? val[p] : 0.f;
+        for (int k = 0; k < EB; ++k) acc[k] += (b >> k & 1u) ? val[p] : 0.f;
     }
-    for (int k = 0; k < NB; ++k) out[k] = acc[k];
+    for (int k = 0; k < NB; ++k) lo[k] = acc[k], hi[k] = acc[NB + k];
 #endif
 }
 
@@ -590,18 +600,18 @@ void sddmm(const idx_t* crow, const idx_t* col, int n_rows, int n_cols, const fl
     }
 }
 
-// Event-driven Y[N, n_out] = X @ W^T for binary X, per tile of NB samples by whichever of two
+// Event-driven Y[N, n_out] = X @ W^T for binary X, per tile of EB samples by whichever of two
 // methods does less work for that tile's spikes:
 // - scatter: every active input adds its out-links (Wᵀ in CSR: t_crow, t_row; its values are
 //   val[t_perm]), cost ~ active inputs x fan-out. A sample's sums build in a per-thread row that
 //   stays in L1 (the link lists streaming past would evict Y's line) and are copied out once.
 // - spike tiles: the tile's spikes are packed into one bit word per input (bit k: sample k) and
-//   every row of W (crow, col, val) selects its links' values lane by lane, cost ~ nnz per NB
-//   samples. It does the same work as spmm on 16x less tile data (an L1-sized 16 KiB word array
+//   every row of W (crow, col, val) selects its links' values lane by lane, cost ~ nnz per EB
+//   samples. It does the same work as spmm on 32x less tile data (an L1-sized 16 KiB word array
 //   instead of an L2-sized float tile), and no multiply.
 // All tiles are packed first; packing counts the scatter's updates exactly (spikes x fan-out), and
 // a tile scatters when they are fewer than scatter_per_link x nnz (the caller's measured ratio of
-// the two methods' costs per link-tile and per update; 0 always takes the tiles, infinity always
+// the two methods' costs per link and EB-sample tile and per update; 0 always takes the tiles, infinity always
 // scatters). Wᵀ's values are gathered only when some tile scatters (skipping the gather when none
 // does: 1-4 % in A/B). With a non-null nonbinary flag the packing also checks that every entry is
 // 0 or 1; on the first other value the flag is set, the remaining tiles are skipped and Y is not
@@ -610,7 +620,7 @@ void event_xwt(const idx_t* crow, const idx_t* col, const float* val, const idx_
                const int64_t* t_perm, int n_in, int n_out, const float* X, int64_t ldx, int64_t N, float* Y, int64_t ldy,
                double scatter_per_link, int* nonbinary, int nthreads) {
     if (nonbinary) *nonbinary = 0;
-    const int64_t tiles = (N + NB - 1) / NB, nnz = crow[n_out];
+    const int64_t tiles = (N + EB - 1) / EB, nnz = crow[n_out];
     const double scatter_below = scatter_per_link * (double)nnz;
     std::vector<uint32_t> bits((size_t)tiles * n_in);
     std::vector<uint8_t> scatter(tiles);
@@ -618,9 +628,9 @@ void event_xwt(const idx_t* crow, const idx_t* col, const float* val, const idx_
 #pragma omp parallel for num_threads(nthreads) schedule(static) reduction(| : any_scatter)
     for (int64_t t = 0; t < tiles; ++t) {
         if (nonbinary && __atomic_load_n(nonbinary, __ATOMIC_RELAXED)) continue;
-        const int64_t n0 = t * NB;
+        const int64_t n0 = t * EB;
         int64_t updates = 0;
-        const int bad = pack_spikes(X, ldx, n0, (int)std::min<int64_t>(NB, N - n0), n_in, t_crow, bits.data() + t * n_in, &updates);
+        const int bad = pack_spikes(X, ldx, n0, (int)std::min<int64_t>(EB, N - n0), n_in, t_crow, bits.data() + t * n_in, &updates);
         if (nonbinary && bad) __atomic_store_n(nonbinary, 1, __ATOMIC_RELAXED);
         scatter[t] = (double)updates < scatter_below;
         any_scatter |= scatter[t];
@@ -633,11 +643,11 @@ void event_xwt(const idx_t* crow, const idx_t* col, const float* val, const idx_
     {
         std::vector<idx_t> active(any_scatter ? n_in : 0);
         std::vector<float> acc(any_scatter ? n_out : 0);
-        float out[JB][NB];
+        float out[2][JB][NB];  // the tile's two halves of NB samples
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < tiles; ++t) {
-            const int64_t n0 = t * NB;
-            const int m = (int)std::min<int64_t>(NB, N - n0);
+            const int64_t n0 = t * EB;
+            const int m = (int)std::min<int64_t>(EB, N - n0);
             if (scatter[t]) {
                 for (int k = 0; k < m; ++k)
                     scatter_row(t_crow, t_row, t_val.data(), X + (n0 + k) * ldx, n_in, n_out, active.data(), acc.data(), Y + (n0 + k) * ldy);
@@ -646,8 +656,9 @@ void event_xwt(const idx_t* crow, const idx_t* col, const float* val, const idx_
             const uint32_t* b = bits.data() + t * n_in;
             for (int j0 = 0; j0 < n_out; j0 += JB) {
                 const int jn = std::min(JB, n_out - j0);
-                for (int jj = 0; jj < jn; ++jj) row_spikes(crow, col, val, b, j0 + jj, out[jj]);
-                store_tile(&out[0][0], jn, m, Y, ldy, false, false, n0, j0);
+                for (int jj = 0; jj < jn; ++jj) row_spikes(crow, col, val, b, j0 + jj, out[0][jj], out[1][jj]);
+                for (int h = 0; h < 2 && h * NB < m; ++h)
+                    store_tile(&out[h][0][0], jn, std::min(NB, m - h * NB), Y, ldy, false, false, n0 + h * NB, j0);
             }
         }
     }
