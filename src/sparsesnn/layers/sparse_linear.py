@@ -199,11 +199,13 @@ class SparseLinear(SparseLinks):
         lead = x.shape[:-1]
         x2 = x.reshape(-1, self.in_features)
         needs_grad = torch.is_grad_enabled() and (x.requires_grad or self.weight_values.requires_grad)
-        y = None
-        if not needs_grad and binary is not False:
-            y = kernels.event_forward(self.pattern, self.weight_values.detach(), x2, check=binary is None)
-        if y is None:
+        if needs_grad:
             y = _SparseMatmul.apply(x2, self.weight_values, self)
+        else:  # no autograd node: its bookkeeping was ~3 % of a 99.9 % sparse product
+            values = self.weight_values.detach()
+            y = None if binary is False else kernels.event_forward(self.pattern, values, x2, check=binary is None)
+            if y is None:
+                y = kernels.x_wt(self.pattern, values, x2)
         b = self.effective_bias()
         if b is not None:
             y = y + b
