@@ -28,9 +28,10 @@ VARIANTS = {
     "homeostasis": {"homeostasis": True},
     "wide_tau_grid": {"tau_factors": (0.5, 0.7, 0.9, 1.0, 1.1, 1.4, 2.0)},
     "lambda_target_-0.05": {"lambda_target": -0.05},
-    # gentler Step I: node pruning alone already removes most synapses on the way to 40 % of the
-    # neurons, so the default's 15 % a round overshoots the 50 % synapse target (~80 % pruned)
+    # Step I's strength: node pruning alone already removes most synapses on the way to 40 % of
+    # the neurons, so the default's 15 % a round overshoots the 50 % synapse target (~80 % pruned)
     "keep_0.95": {"keep_fraction": 0.95},
+    "keep_0.75": {"keep_fraction": 0.75},
 }
 TASK = TaskConfig(task="lorenz63", train=300, windows=2)
 
