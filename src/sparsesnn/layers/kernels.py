@@ -74,8 +74,8 @@ def value_grad(p: Pattern, G: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
     return torch.sparse.sampled_addmm(pattern, G.t(), X, beta=0.0, alpha=1.0).values()
 
 
-# Event path: samples per tile of the compiled kernel (EB in kernels.cpp). A tile scatters its spikes
-# when that takes fewer updates than SCATTER_PER_LINK per link of W: the measured cost of one link
+# Event path: samples per tile of the compiled kernel (EB in kernels.cpp). A tile scatters its
+# spikes when that takes fewer updates than SCATTER_PER_LINK per link of W: the measured cost of one link
 # over one tile of the spike-tile product, in scatter updates (``event_methods_99`` in
 # benchmarks/perf.py).
 EVENT_TILE = 32
@@ -85,10 +85,11 @@ SCATTER_PER_LINK = 1.4
 def event_forward(
     p: Pattern, values: torch.Tensor, X: torch.Tensor, check: bool = False, scatter_per_link: float = SCATTER_PER_LINK
 ) -> torch.Tensor | None:
-    """``X @ Wᵀ`` for binary ``X`` ``[N, n_in]``; cost ∝ min(active inputs × out-degree, nnz × N / EVENT_TILE).
+    """``X @ Wᵀ`` for binary ``X`` ``[N, n_in]``; cost ∝ min(active inputs × out-degree,
+    nnz × N / EVENT_TILE).
 
-    The compiled kernel takes, per tile of ``EVENT_TILE`` samples, the cheaper of scattering each spike's
-    out-links and a product over W's links on the tile's spikes packed into bit words (see
+    The compiled kernel takes, per tile of ``EVENT_TILE`` samples, the cheaper of scattering each
+    spike's out-links and a product over W's links on the tile's spikes packed into bit words (see
     ``event_xwt`` in ``kernels.cpp``). ``check``: ``X`` may not be binary; then None is returned
     when it is not (on the compiled path the test rides along the packing, elsewhere it is a
     separate pass). ``scatter_per_link``: 0 always takes the tiles, ``inf`` always scatters."""

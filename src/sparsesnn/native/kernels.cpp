@@ -251,10 +251,10 @@ inline int pack_spikes(const float* X, int64_t ldx, int64_t n0, int m, int n_col
 constexpr int EB = 2 * NB;
 
 // lo[0:NB] (hi[0:NB]) = sum over the links p of row j of W of val[p] * (bit k (NB + k) of
-// bits[col[p]]): the two halves of an EB-sample word. AVX2: a per-lane shift puts sample k's bit in the sign,
-// which selects the value (two links at a time for two add chains; a shift to a full lane mask and
-// an AND instead of the select measured the same). 16-bit words measured ~20 % slower, a
-// byte-indexed table of 0/1 floats or lane masks ~20 % slower too.
+// bits[col[p]]): the two halves of an EB-sample word. AVX2: a per-lane shift puts sample k's bit in
+// the sign, which selects the value (two links at a time for two add chains; a shift to a full
+// lane mask and an AND instead of the select measured the same). 16-bit words measured ~20 %
+// slower, a byte-indexed table of 0/1 floats or lane masks ~20 % slower too.
 inline void row_spikes(const idx_t* crow, const idx_t* col, const float* val, const uint32_t* bits, int j, float* lo, float* hi) {
     idx_t p = crow[j];
     const idx_t end = crow[j + 1];
@@ -611,8 +611,8 @@ void sddmm(const idx_t* crow, const idx_t* col, int n_rows, int n_cols, const fl
 //   instead of an L2-sized float tile), and no multiply.
 // All tiles are packed first; packing counts the scatter's updates exactly (spikes x fan-out), and
 // a tile scatters when they are fewer than scatter_per_link x nnz (the caller's measured ratio of
-// the two methods' costs per link and EB-sample tile and per update; 0 always takes the tiles, infinity always
-// scatters). Wᵀ's values are gathered only when some tile scatters (skipping the gather when none
+// the two methods' costs per link and EB-sample tile and per update; 0 always takes the tiles,
+// infinity always scatters). Wᵀ's values are gathered only when some tile scatters (skipping the gather when none
 // does: 1-4 % in A/B). With a non-null nonbinary flag the packing also checks that every entry is
 // 0 or 1; on the first other value the flag is set, the remaining tiles are skipped and Y is not
 // written (the caller takes the general product) - one read of X instead of a separate check.
