@@ -75,8 +75,8 @@ def value_grad(p: Pattern, G: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
 
 
 # Event path: samples per tile of the compiled kernel (EB in kernels.cpp). A tile scatters its
-# spikes when that takes fewer updates than SCATTER_PER_LINK per link of W: the measured cost of one link
-# over one tile of the spike-tile product, in scatter updates (``event_methods_99`` in
+# spikes when that takes fewer updates than SCATTER_PER_LINK per link of W: the measured cost of
+# one link over one tile of the spike-tile product, in scatter updates (``event_methods_99`` in
 # benchmarks/perf.py).
 EVENT_TILE = 32
 SCATTER_PER_LINK = 1.4
