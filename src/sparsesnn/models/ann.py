@@ -21,22 +21,13 @@ from .layout import LayeredNet, pool
 class SparseANN(LayeredNet):
     """``input_shape → spec… → n_classes`` with quantised activations.
 
-    Args as :class:`~sparsesnn.models.net.SpikingNet`; ``config.activation``, ``config.levels``
+    Args as :class:`~sparsesnn.models.layout.LayeredNet`; ``config.activation``, ``config.levels``
     (L) and ``config.qcfs_lambda`` (initial λ) choose the activation.
     """
 
     spiking = False
 
-    def __init__(
-        self,
-        input_shape: tuple[int, ...],
-        n_classes: int,
-        config: ModelConfig,
-        sparsity: float | None = None,
-        conv_sparsity: float | None = None,
-    ) -> None:
-        super().__init__()
-        self._build_layout(input_shape, n_classes, config, sparsity, conv_sparsity)
+    def _build_populations(self, config: ModelConfig) -> None:
         self.activations = nn.ModuleList(
             make_activation(config.activation, config.levels, config.qcfs_lambda, shape) for shape in self.populations
         )

@@ -161,22 +161,37 @@ def batch_input(x: torch.Tensor, events: bool, input_shape: tuple[int, ...], T: 
 
 
 class LayeredNet(nn.Module):
-    """What every layer-spec network shares: ``synapses``, ``in_shapes``, ``input_shape`` and a
-    ``config`` (:class:`~sparsesnn.models.config.ModelConfig`), set by the subclass."""
+    """What every layer-spec network shares: ``config``
+    (:class:`~sparsesnn.models.config.ModelConfig`), ``input_shape`` and the synaptic skeleton
+    (``synapses``, ``plan``, ``pools``, ``in_shapes``) for ``config.spec()`` plus an output layer of
+    ``n_classes``; the subclass adds its neurons in :meth:`_build_populations`.
+
+    Args:
+        input_shape: shape of one sample without batch or time, e.g. ``(784,)`` or ``(2, 34, 34)``.
+        n_classes: output width.
+        config: :class:`~sparsesnn.models.config.ModelConfig` (its ``spec()`` gives the hidden layers).
+        sparsity: link sparsity of the sparse linear layers; ``None`` builds the dense twin.
+        conv_sparsity: link sparsity of the sparse convolutions; ``None``: dense convolutions.
+    """
 
     synapses: nn.ModuleList
     in_shapes: list[tuple[int, ...]]
     input_shape: tuple[int, ...]
 
-    def _build_layout(self, input_shape, n_classes: int, config, sparsity, conv_sparsity) -> None:
-        """Set ``config``, ``input_shape`` and the synaptic skeleton (``synapses``, ``plan``,
-        ``pools``, ``in_shapes``) for ``config.spec()`` plus an output layer."""
+    def __init__(self, input_shape: tuple[int, ...], n_classes: int, config, sparsity: float | None = None,
+                 conv_sparsity: float | None = None) -> None:
+        super().__init__()
         self.config = config.validate()
         self.input_shape = tuple(int(s) for s in input_shape)
         layout = build_layout(self.input_shape, [*config.spec(), str(n_classes)], sparsity, conv_sparsity, config.bias)
         self.synapses = nn.ModuleList(layout.synapses)
         self.plan, self.pools, self.in_shapes = layout.plan, layout.pools, layout.in_shapes
         self.populations, self.targets, self.blocks = layout.populations, layout.targets, layout.blocks
+        self._build_populations(self.config)
+
+    def _build_populations(self, config) -> None:
+        """Add the neurons (or activations) of ``self.populations``."""
+        raise NotImplementedError
 
     def residual(self, index: int, a: torch.Tensor, fire: Callable[[torch.Tensor], torch.Tensor],
                  apply: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:

@@ -26,25 +26,10 @@ from .layout import LayeredNet, is_linear, pool
 
 
 class SpikingNet(LayeredNet):
-    """``input_shape → spec… → n_classes``.
+    """``input_shape → spec… → n_classes`` of LIF populations (args as
+    :class:`~sparsesnn.models.layout.LayeredNet`)."""
 
-    Args:
-        input_shape: shape of one sample without batch or time, e.g. ``(784,)`` or ``(2, 34, 34)``.
-        n_classes: output width.
-        config: :class:`ModelConfig` (its ``spec()`` gives the hidden layers).
-        sparsity: link sparsity of the sparse linear layers; ``None`` builds the dense twin.
-    """
-
-    def __init__(
-        self,
-        input_shape: tuple[int, ...],
-        n_classes: int,
-        config: ModelConfig,
-        sparsity: float | None = None,
-        conv_sparsity: float | None = None,
-    ) -> None:
-        super().__init__()
-        self._build_layout(input_shape, n_classes, config, sparsity, conv_sparsity)
+    def _build_populations(self, config: ModelConfig) -> None:
         if self.blocks:
             raise ValueError("model.arch: residual blocks (R<c>) are for ANNs trained for conversion (train --ann)")
         # one LIF population after every synaptic layer but the last (and after it too for a spike readout)
