@@ -7,6 +7,9 @@ import shlex
 import sys
 from pathlib import Path
 
+import torch
+from threadpoolctl import threadpool_limits
+
 from sparsesnn.atomic import atomic_write_json
 from sparsesnn.training.rundir import versions
 
@@ -30,3 +33,10 @@ def provenance() -> dict:
 
 def write_results(path: str | Path, results: dict) -> None:
     atomic_write_json(Path(path), {**provenance(), **results})
+
+
+def one_thread(fn, *args):
+    """``fn(*args)`` on one torch and one BLAS thread: pool workers then share the cores."""
+    with threadpool_limits(1):
+        torch.set_num_threads(1)
+        return fn(*args)

@@ -14,10 +14,8 @@ import shutil
 from multiprocessing import Pool
 from pathlib import Path
 
-import torch
-from common import write_results
+from common import one_thread, write_results
 from hrsnn_lorenz import lnp_over_seeds
-from threadpoolctl import threadpool_limits
 
 from sparsesnn.recurrent.lnp import LNPConfig
 from sparsesnn.recurrent.lnp_run import run_lnp
@@ -38,10 +36,8 @@ TASK = TaskConfig(task="lorenz63", train=300, windows=2)
 
 def build(job: tuple[int, int, Path]) -> None:
     seed, neurons, runs = job
-    with threadpool_limits(1):
-        torch.set_num_threads(1)
-        run_reservoir(reservoir_config(TASK.task, neurons=neurons, neuron_het="hetero", stdp_het="hetero", seed=seed), TASK,
-                      runs / f"base_{seed}")
+    one_thread(run_reservoir, reservoir_config(TASK.task, neurons=neurons, neuron_het="hetero", stdp_het="hetero", seed=seed), TASK,
+               runs / f"base_{seed}")
 
 
 def prune(job: tuple[str, int, int, Path]) -> dict:
@@ -49,9 +45,7 @@ def prune(job: tuple[str, int, int, Path]) -> dict:
     run = runs / f"{name}_{seed}"
     shutil.rmtree(run, ignore_errors=True)
     shutil.copytree(runs / f"base_{seed}", run)
-    with threadpool_limits(1):  # one BLAS thread per worker: two workers share the two cores
-        torch.set_num_threads(1)
-        return run_lnp(run, iterations, LNPConfig(seed=seed, **VARIANTS[name]))
+    return one_thread(run_lnp, run, iterations, LNPConfig(seed=seed, **VARIANTS[name]))
 
 
 def main() -> None:
