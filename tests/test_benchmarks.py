@@ -1,5 +1,6 @@
 """The performance benchmark's smoke run (issue #3's contract: CI runs a tiny version of it).
-Figures only have to be present and well-formed here; no timing is asserted."""
+Figures only have to be present and well-formed here; no timing is asserted. And the paired
+tests that judge LNP's claims in the HRSNN benchmark (issue #5)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "perf.py"
 
@@ -28,3 +31,24 @@ def test_perf_smoke_run_writes_every_figure(tmp_path):
     assert all(lp[f"{k}_ms"] > 0 for k in ("ch2_l3n", "ch3_l3n", "ch3_l3", "gumbel_top_k"))
     assert {p["spike_density"] for p in r["event_methods_99"]["points"]} >= {0.01, 0.2}
     assert r["native_kernels"] == (r["native_unavailable_reason"] is None)
+
+
+def test_lnp_paired_tests_tell_a_consistent_gap_from_a_symmetric_one(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    from hrsnn_lorenz import VARIANTS, paired_tests
+
+    base = np.random.default_rng(0).uniform(0.5, 1.5, 12)
+    sign = np.where(np.arange(12) % 2 == 0, 1.0, -1.0)
+
+    def tests(**values):
+        return paired_tests({v: {"nrmse_windows": {"values": list(values[v])}} for v in VARIANTS})
+
+    lnp = base * 1.02
+    r = tests(unpruned=base, lnp=lnp, activity_pruning=lnp * 1.3, random=lnp * (1 + 0.05 * sign * np.arange(1, 13) / 12))
+    assert r["networks"] == 12 and r["vs_activity_pruning"]["lnp_lower"] == 12
+    assert r["vs_activity_pruning"]["significant"] and r["vs_activity_pruning"]["p"] < 1e-3
+    assert r["within_10pct_of_unpruned"]["significant"]
+    assert not r["vs_random"]["significant"] and r["vs_random"]["lnp_lower"] == 6
+    worse = tests(unpruned=base, lnp=base * 1.2, activity_pruning=base, random=base)
+    assert not any(worse[k]["significant"] for k in ("vs_activity_pruning", "vs_random", "within_10pct_of_unpruned"))
+    assert worse["within_10pct_of_unpruned"]["median_difference"] > 0
