@@ -1,6 +1,6 @@
 """HRSNN on Lorenz63 (issue #5 acceptance runs): HoNHoS vs HeNHeS over seeds, an equal-size echo
 state network on the same protocol (its ridge chosen on the validation stretch of the training
-series, seeds 100–102), then LNP on every HeNHeS network with AP and Erdős–Rényi baselines at
+series, seeds 100–102), then LNP on HeNHeS networks with AP and Erdős–Rényi baselines at
 equal size. Every network is scored on window 0 (``nrmse``: the 100 steps right after training,
 the issue's protocol) and on ``--windows`` back-to-back closed-loop windows (``nrmse_windows``,
 their mean: one window's NRMSE swings with where on the attractor it starts).
@@ -121,11 +121,12 @@ def main() -> None:
     ap.add_argument("--out", default="results/hrsnn_lorenz.json")
     args = ap.parse_args()
     runs = Path(args.runs_dir)
+    task = TaskConfig(task=args.task, windows=args.windows)
     out: dict = {"ablation": {}}
     for name, nh, sh in (("HoNHoS", "homo", "homo"), ("HeNHoS", "hetero", "homo"), ("HoNHeS", "homo", "hetero"), ("HeNHeS", "hetero", "hetero")):
         rows = []
         for seed in args.seeds:
-            s = run_reservoir(reservoir_config(args.task, neurons=args.neurons, neuron_het=nh, stdp_het=sh, seed=seed), TaskConfig(task=args.task, windows=args.windows),
+            s = run_reservoir(reservoir_config(args.task, neurons=args.neurons, neuron_het=nh, stdp_het=sh, seed=seed), task,
                               runs / f"{name}_{seed}")
             rows.append({k: s[k] for k in KEYS})
         agg = aggregate(rows, KEYS)
@@ -138,7 +139,6 @@ def main() -> None:
     out["esn"] = esn_baseline(args.neurons, args.task, args.seeds, args.windows)
     print("ESN", f"NRMSE {out['esn']['nrmse']['mean']:.3f} ± {out['esn']['nrmse']['std']:.3f}",
           f"1 T_L {out['esn']['nrmse_lyapunov_time']['mean']:.3f}", "ridge", out["esn"]["config"]["ridge"])
-    task = TaskConfig(task=args.task, windows=args.windows)
     with Pool(args.workers) as pool:
         lnp_runs = pool.map(lnp_job, [(s, s not in args.seeds, args.neurons, task, args.lnp_iterations, runs) for s in args.lnp_seeds])
     out["lnp"] = lnp_over_seeds(lnp_runs)
