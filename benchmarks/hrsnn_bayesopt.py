@@ -14,12 +14,11 @@ objective: accuracy on a validation fifth of the training set; no LNP).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from pathlib import Path
 
 import numpy as np
-from common import write_results
+from common import hrsnn_parser, write_results
 
 from sparsesnn.recurrent.bo_run import run_bayesopt
 from sparsesnn.recurrent.lnp_run import run_lnp
@@ -30,18 +29,13 @@ CLASSIFICATION = ("accuracy", "mlp_readout_accuracy", "spikes_per_sample", "sops
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--neurons", type=int, default=500)
+    ap = hrsnn_parser(__doc__, "hrsnn_bayesopt", [0, 1, 2, 3, 4])
     ap.add_argument("--init", type=int, default=8)
     ap.add_argument("--iterations", type=int, default=16)
     ap.add_argument("--task", default="lorenz63")
     ap.add_argument("--data-dir", help="event data set folder (classification tasks)")
     ap.add_argument("--objective", help="default: val_nrmse for prediction, val_accuracy for classification")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--bo-seed", type=int, default=100)
-    ap.add_argument("--lnp-iterations", type=int, default=12)
-    ap.add_argument("--runs-dir", default="runs/hrsnn_bayesopt")
-    ap.add_argument("--out", default="results/hrsnn_bayesopt.json")
     args = ap.parse_args()
     runs, task = Path(args.runs_dir), TaskConfig(task=args.task, data_dir=args.data_dir)
     classify = args.data_dir is not None

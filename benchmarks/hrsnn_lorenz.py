@@ -16,12 +16,11 @@ the random network, and LNP below 1.1 × the unpruned network (``paired_tests``)
 
 from __future__ import annotations
 
-import argparse
 from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
-from common import one_thread, write_results
+from common import hrsnn_parser, one_thread, write_results
 from scipy import stats
 
 from sparsesnn.recurrent.esn import ESNConfig, esn_forecast
@@ -108,17 +107,12 @@ KEYS = ("nrmse", "nrmse_lyapunov_time", "one_step_nrmse", "vpt", "vpt_lyapunov_t
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--neurons", type=int, default=500)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    ap = hrsnn_parser(__doc__, "hrsnn_lorenz", [0, 1, 2, 3, 4])
     ap.add_argument("--task", default="lorenz63")
     ap.add_argument("--lnp-seeds", type=int, nargs="+", default=list(range(15)),
                     help="HeNHeS networks that LNP runs on (those not in --seeds are built first)")
-    ap.add_argument("--lnp-iterations", type=int, default=12)
     ap.add_argument("--workers", type=int, default=2, help="processes for the LNP runs")
     ap.add_argument("--windows", type=int, default=10, help="closed-loop windows per network (window 0: the issue's)")
-    ap.add_argument("--runs-dir", default="runs/hrsnn_lorenz")
-    ap.add_argument("--out", default="results/hrsnn_lorenz.json")
     args = ap.parse_args()
     runs = Path(args.runs_dir)
     task = TaskConfig(task=args.task, windows=args.windows)

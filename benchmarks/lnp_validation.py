@@ -9,12 +9,11 @@ and Erdős–Rényi baselines at its final size, aggregated as in ``hrsnn_lorenz
 
 from __future__ import annotations
 
-import argparse
 import shutil
 from multiprocessing import Pool
 from pathlib import Path
 
-from common import one_thread, write_results
+from common import hrsnn_parser, one_thread, write_results
 from hrsnn_lorenz import lnp_over_seeds
 
 from sparsesnn.recurrent.lnp import LNPConfig
@@ -49,13 +48,8 @@ def prune(job: tuple[str, int, int, Path]) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--neurons", type=int, default=500)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102, 103, 104])
-    ap.add_argument("--lnp-iterations", type=int, default=12)
+    ap = hrsnn_parser(__doc__, "lnp_validation", [100, 101, 102, 103, 104])
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--runs-dir", default="runs/lnp_validation")
-    ap.add_argument("--out", default="results/lnp_validation.json")
     args = ap.parse_args()
     if min(args.seeds) < 100:
         raise SystemExit("validation seeds must be >= 100 (0-4 are the reported networks)")
