@@ -9,7 +9,9 @@ LNP runs on the HeNHeS networks of ``--lnp-seeds`` (the ablation's five and ten 
 same way): five networks cannot tell a paired difference from chance (a one-sided signed-rank
 test's smallest p is 1/32). The claims are judged, as fixed before the run, by one-sided paired
 Wilcoxon signed-rank tests on the mean NRMSE over windows at α = 0.05: LNP below AP, LNP below
-the random network, and LNP below 1.1 × the unpruned network (``paired_tests``).
+the random network, and LNP below 1.1 × the unpruned network (``paired_tests``). A control added
+afterwards, the unpruned networks without their recurrent synapses (``recurrence_control``), tells
+whether the task uses the recurrence at all.
 
     python benchmarks/hrsnn_lorenz.py --neurons 500 --seeds 0 1 2 3 4 --windows 10 --out results/hrsnn_lorenz.json
 """
@@ -56,16 +58,19 @@ VARIANTS = ("unpruned", "lnp", "activity_pruning", "random")
 LNP_KEYS = ("neurons", "synapses", "nrmse", "nrmse_lyapunov_time", "vpt", "nrmse_windows", "vpt_windows", "sops_per_step", "sop_ratio")
 
 
+def per_network(runs: list[dict], variant: str, keys: tuple[str, ...]) -> dict:
+    """Per key, ``variant``'s value on every network with their median, mean and std."""
+    return {k: {"values": vals, "median": float(np.median(vals)), "mean": float(np.mean(vals)), "std": float(np.std(vals))}
+            for k in keys for vals in [[r[variant][k] for r in runs]]}
+
+
 def lnp_over_seeds(runs: list[dict]) -> dict:
     """LNP on every HeNHeS network: per variant the per-seed values with median, mean and std
     (closed-loop NRMSE blows up now and then, so the median is the robust figure), and on how
     many networks LNP beats AP and random, and stays within 10 % of the unpruned network, by
     NRMSE (window 0: ``lnp_wins``; mean over windows: ``lnp_wins_windows``), by NRMSE over the
     first Lyapunov time and by the mean VPT over windows (higher is better; the notes' §7 figures)."""
-    out: dict = {"runs": runs}
-    for v in VARIANTS:
-        out[v] = {k: {"values": vals, "median": float(np.median(vals)), "mean": float(np.mean(vals)), "std": float(np.std(vals))}
-                  for k in LNP_KEYS for vals in [[r[v][k] for r in runs]]}
+    out: dict = {"runs": runs, **{v: per_network(runs, v, LNP_KEYS) for v in VARIANTS}}
     for key, name, sign in (("nrmse", "lnp_wins", 1), ("nrmse_windows", "lnp_wins_windows", 1),
                             ("nrmse_lyapunov_time", "lnp_wins_lyapunov_time", 1), ("vpt_windows", "lnp_wins_vpt_windows", -1)):
         e = {v: sign * np.array(out[v][key]["values"]) for v in VARIANTS}  # sign: lower is better after it
@@ -86,10 +91,29 @@ def paired_tests(lnp: dict, key: str = "nrmse_windows") -> dict:
     out = {"key": key, "networks": len(e["lnp"]), "alpha": ALPHA}
     for name, other in (("vs_activity_pruning", e["activity_pruning"]), ("vs_random", e["random"]),
                         ("within_10pct_of_unpruned", 1.1 * e["unpruned"])):
-        d = e["lnp"] - other
-        test = stats.wilcoxon(d, alternative="less")
-        out[name] = {"p": float(test.pvalue), "statistic": float(test.statistic), "median_difference": float(np.median(d)),
-                     "lnp_lower": int((d < 0).sum()), "significant": bool(test.pvalue < ALPHA)}
+        out[name] = signed_rank(e["lnp"] - other, "less", "lnp_lower")
+    return out
+
+
+def signed_rank(d: np.ndarray, alternative: str, lower: str) -> dict:
+    """Paired Wilcoxon signed-rank test of the differences ``d``: p, statistic, median difference,
+    how many are below zero (under the name ``lower``) and whether p < :data:`ALPHA`."""
+    test = stats.wilcoxon(d, alternative=alternative)
+    return {"p": float(test.pvalue), "statistic": float(test.statistic), "median_difference": float(np.median(d)),
+            lower: int((d < 0).sum()), "significant": bool(test.pvalue < ALPHA)}
+
+
+CONTROL_KEYS = ("nrmse", "nrmse_windows", "one_step_nrmse", "sops_per_step")
+
+
+def recurrence_control(runs: list[dict], key: str = "nrmse_windows") -> dict:
+    """Each unpruned network against itself without recurrent synapses (``no_recurrence`` of
+    ``run_lnp``), with a two-sided paired signed-rank test of ``key``. Added after the claim against
+    the random network failed (session 12), as a diagnostic: if the recurrence does not lower the
+    error, which synapses a pruning method keeps cannot matter either."""
+    out = {v: per_network(runs, v, CONTROL_KEYS) for v in ("unpruned", "no_recurrence")}
+    d = np.array(out["unpruned"][key]["values"]) - np.array(out["no_recurrence"][key]["values"])
+    out["test"] = {"key": key, "networks": len(runs), "alpha": ALPHA, **signed_rank(d, "two-sided", "unpruned_lower")}
     return out
 
 
@@ -137,8 +161,10 @@ def main() -> None:
         lnp_runs = pool.map(lnp_job, [(s, s not in args.seeds, args.neurons, task, args.lnp_iterations, runs) for s in args.lnp_seeds])
     out["lnp"] = lnp_over_seeds(lnp_runs)
     out["lnp"]["paired_tests"] = paired_tests(out["lnp"])
+    out["lnp"]["recurrence_control"] = control = recurrence_control(lnp_runs)
     print("LNP", {k: out["lnp"][k]["nrmse_windows"]["median"] for k in VARIANTS}, "wins", out["lnp"]["lnp_wins"],
           "over windows", out["lnp"]["lnp_wins_windows"], "tests", out["lnp"]["paired_tests"])
+    print("no recurrence", {v: control[v]["nrmse_windows"]["median"] for v in ("unpruned", "no_recurrence")}, control["test"])
     write_results(args.out, out)
 
 

@@ -52,3 +52,23 @@ def test_lnp_paired_tests_tell_a_consistent_gap_from_a_symmetric_one(monkeypatch
     worse = tests(unpruned=base, lnp=base * 1.2, activity_pruning=base, random=base)
     assert not any(worse[k]["significant"] for k in ("vs_activity_pruning", "vs_random", "within_10pct_of_unpruned"))
     assert worse["within_10pct_of_unpruned"]["median_difference"] > 0
+
+
+def test_recurrence_control_is_two_sided(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    from hrsnn_lorenz import CONTROL_KEYS, recurrence_control
+
+    base = np.random.default_rng(1).uniform(0.5, 1.5, 12)
+
+    def control(unpruned, no_recurrence):
+        runs = [{"unpruned": dict.fromkeys(CONTROL_KEYS, float(a)), "no_recurrence": dict.fromkeys(CONTROL_KEYS, float(b))}
+                for a, b in zip(unpruned, no_recurrence)]
+        return recurrence_control(runs)
+
+    hurts = control(base * 1.2, base)  # the recurrence raises the error: found, though not the direction first asked about
+    assert hurts["test"]["significant"] and hurts["test"]["unpruned_lower"] == 0 and hurts["test"]["median_difference"] > 0
+    assert hurts["no_recurrence"]["nrmse_windows"]["values"] == list(base)
+    helps = control(base * 0.8, base)
+    assert helps["test"]["significant"] and helps["test"]["unpruned_lower"] == 12
+    noise = base * (1 + 0.05 * np.where(np.arange(12) % 2 == 0, 1.0, -1.0) * np.arange(1, 13) / 12)
+    assert not control(noise, base)["test"]["significant"]

@@ -193,6 +193,9 @@ def test_reservoir_and_lnp_cli_contract(tmp_path, capsys):
     for l in lines:
         assert {"iteration", "synapses", "neurons", "sop_ratio", "nrmse", "nrmse_windows"} <= set(l)
     assert lines[-1]["neurons"] < 120
+    control = json.loads((run / "lnp_summary.json").read_text())["no_recurrence"]
+    assert control["synapses"] == 0 and control["neurons"] == 120  # the unpruned network, recurrence removed
+    assert control["sops_per_step"] == 0 and control["sop_ratio"] is None  # no SOPs: the ratio is unbounded
     assert main(["lnp", str(tmp_path / "nothing")]) == 2
     assert main(["reservoir", "--task", "lorenz63", "--windows", "0", "--out", str(tmp_path / "w0")]) == 2
     assert "reservoir run directory" in capsys.readouterr().err

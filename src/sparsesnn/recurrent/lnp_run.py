@@ -1,6 +1,6 @@
 """``sparsesnn lnp RUN_DIR``: LNP iterations on a reservoir run, one JSON line per iteration in
 ``RUN_DIR/lnp.jsonl``, then the activity-pruning (AP) and Erdős–Rényi baselines at the final
-size in ``RUN_DIR/lnp_summary.json``."""
+size and the no-recurrence control in ``RUN_DIR/lnp_summary.json``."""
 
 from __future__ import annotations
 
@@ -19,12 +19,15 @@ from .run import load_reservoir_run, predict, task_series
 
 
 def _evaluate(res: Reservoir, task, substeps: int, u, sops0: float | None) -> dict:
+    """Prediction figures of ``res``; ``sop_ratio`` = ``sops0`` / its SOPs per step (1 for the
+    reference itself, None for a network without any SOP: the ratio is unbounded)."""
     p = predict(res, task, substeps, u)
+    sops = p["sops_per_step"]
     return {"synapses": res.synapses, "neurons": int(res.alive.sum()), "nrmse": p["nrmse"],
             "nrmse_lyapunov_time": p["nrmse_lyapunov_time"], "vpt": p["vpt"],
             "nrmse_windows": p["nrmse_windows"], "vpt_windows": p["vpt_windows"],
-            "one_step_nrmse": p["one_step_nrmse"], "sops_per_step": p["sops_per_step"],
-            "sop_ratio": (sops0 / p["sops_per_step"]) if sops0 and p["sops_per_step"] > 0 else 1.0}
+            "one_step_nrmse": p["one_step_nrmse"], "sops_per_step": sops,
+            "sop_ratio": 1.0 if sops0 is None else (sops0 / sops if sops > 0 else None)}
 
 
 def activity_pruned(res: Reservoir, drive: torch.Tensor, substeps: int, neurons: int, synapses: int) -> Reservoir:
@@ -66,6 +69,13 @@ def random_network(res: Reservoir, neurons: int, synapses: int, seed: int) -> Re
     return out
 
 
+def without_recurrence(res: Reservoir) -> Reservoir:
+    """The control: ``res`` with every recurrent synapse removed (neurons and inputs kept), a bank of
+    LIF filters of the input. Where it predicts as well as ``res``, the task does not use the
+    recurrence, and no choice of which synapses to keep can matter."""
+    return res.subset_synapses(torch.zeros(res.synapses, dtype=torch.bool))
+
+
 def run_lnp(run_dir: str | Path, iterations: int = 10, cfg: LNPConfig | None = None,
             target_neuron_sparsity: float = 0.4, target_synapse_sparsity: float = 0.5) -> dict:
     """Iterate LNP until both sparsity targets are met or ``iterations`` are done."""
@@ -92,7 +102,9 @@ def run_lnp(run_dir: str | Path, iterations: int = 10, cfg: LNPConfig | None = N
             break
     ap = _evaluate(activity_pruned(res, drive, net.substeps, record["neurons"], record["synapses"]), task, net.substeps, u, base["sops_per_step"])
     er = _evaluate(random_network(res, record["neurons"], record["synapses"], cfg.seed), task, net.substeps, u, base["sops_per_step"])
-    summary = {"unpruned": base, "lnp": record, "activity_pruning": ap, "random": er, "config": dataclasses.asdict(cfg),
+    control = _evaluate(without_recurrence(res), task, net.substeps, u, base["sops_per_step"])
+    summary = {"unpruned": base, "lnp": record, "activity_pruning": ap, "random": er, "no_recurrence": control,
+               "config": dataclasses.asdict(cfg),
                "nrmse_ratio_lnp_over_unpruned": record["nrmse"] / base["nrmse"], "seconds": time.perf_counter() - start}
     atomic_write_json(run_dir / "lnp_summary.json", summary)
     return summary
