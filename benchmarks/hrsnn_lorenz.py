@@ -109,8 +109,8 @@ CONTROL_KEYS = ("nrmse", "nrmse_windows", "one_step_nrmse", "sops_per_step")
 def recurrence_control(runs: list[dict], key: str = "nrmse_windows") -> dict:
     """Each unpruned network against itself without recurrent synapses (``no_recurrence`` of
     ``run_lnp``), with a two-sided paired signed-rank test of ``key``. Added after the claim against
-    the random network failed (session 12), as a diagnostic: if the recurrence does not lower the
-    error, which synapses a pruning method keeps cannot matter either."""
+    the random network failed (session 12), as a diagnostic: where the recurrence does not lower
+    the error, which synapses a pruning method keeps has little to act on."""
     out = {v: per_network(runs, v, CONTROL_KEYS) for v in ("unpruned", "no_recurrence")}
     d = np.array(out["unpruned"][key]["values"]) - np.array(out["no_recurrence"][key]["values"])
     out["test"] = {"key": key, "networks": len(runs), "alpha": ALPHA, **signed_rank(d, "two-sided", "unpruned_lower")}

@@ -72,7 +72,7 @@ def random_network(res: Reservoir, neurons: int, synapses: int, seed: int) -> Re
 def without_recurrence(res: Reservoir) -> Reservoir:
     """The control: ``res`` with every recurrent synapse removed (neurons and inputs kept), a bank of
     LIF filters of the input. Where it predicts as well as ``res``, the task does not use the
-    recurrence, and no choice of which synapses to keep can matter."""
+    recurrence, so which synapses a pruning method keeps has little to act on."""
     return res.subset_synapses(torch.zeros(res.synapses, dtype=torch.bool))
 
 
