@@ -27,7 +27,6 @@ def sparse_dense_parser(doc: str, config: Path, epochs: int, sparsity: float, na
     return ap
 
 
-
 def hrsnn_parser(doc: str, name: str, seeds: list[int]) -> argparse.ArgumentParser:
     """Arguments shared by the HRSNN benchmark scripts (reservoir size, network seeds, LNP)."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -37,6 +36,7 @@ def hrsnn_parser(doc: str, name: str, seeds: list[int]) -> argparse.ArgumentPars
     ap.add_argument("--runs-dir", default=f"runs/{name}")
     ap.add_argument("--out", default=f"results/{name}.json")
     return ap
+
 
 def provenance() -> dict:
     return {"command": " ".join(shlex.quote(a) for a in ["python", *sys.argv]), "versions": versions()}
