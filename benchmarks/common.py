@@ -33,6 +33,8 @@ def hrsnn_parser(doc: str, name: str, seeds: list[int]) -> argparse.ArgumentPars
     ap.add_argument("--neurons", type=int, default=500)
     ap.add_argument("--seeds", type=int, nargs="+", default=seeds)
     ap.add_argument("--lnp-iterations", type=int, default=12)
+    ap.add_argument("--observed", type=int, nargs="+", metavar="I",
+                    help="prediction: the variables fed in and predicted (default: all; 0 is Lorenz63's x alone)")
     ap.add_argument("--runs-dir", default=f"runs/{name}")
     ap.add_argument("--out", default=f"results/{name}.json")
     return ap

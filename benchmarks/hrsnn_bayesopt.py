@@ -37,7 +37,7 @@ def main() -> None:
     ap.add_argument("--objective", help="default: val_nrmse for prediction, val_accuracy for classification")
     ap.add_argument("--bo-seed", type=int, default=100)
     args = ap.parse_args()
-    runs, task = Path(args.runs_dir), TaskConfig(task=args.task, data_dir=args.data_dir)
+    runs, task = Path(args.runs_dir), TaskConfig(task=args.task, data_dir=args.data_dir, observed=args.observed)
     classify = args.data_dir is not None
     keys = CLASSIFICATION if classify else PREDICTION
     objective = args.objective or ("val_accuracy" if classify else "val_nrmse")

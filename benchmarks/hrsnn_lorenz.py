@@ -18,6 +18,7 @@ whether the task uses the recurrence at all.
 
 from __future__ import annotations
 
+import dataclasses
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -40,14 +41,15 @@ def aggregate(rows: list[dict], keys: tuple[str, ...]) -> dict:
             for k in keys for v in [[r[k] for r in rows if r[k] is not None]]}
 
 
-def esn_baseline(neurons: int, task_name: str, seeds: list[int], windows: int) -> dict:
-    """Equal-size ESN: ridge α by mean validation NRMSE over seeds 100–102, then the test seeds."""
+def esn_baseline(neurons: int, task: TaskConfig, seeds: list[int]) -> dict:
+    """Equal-size ESN on ``task``: ridge α by mean validation NRMSE over seeds 100–102, then the
+    test seeds."""
     validation = {}
     for ridge in ESN_RIDGES:
-        val, u = validation_stretch(TaskConfig(task=task_name, ridge=ridge))
+        val, u = validation_stretch(dataclasses.replace(task, ridge=ridge))
         validation[ridge] = float(np.mean([esn_forecast(ESNConfig(neurons=neurons, seed=s), val, u)["nrmse"] for s in (100, 101, 102)]))
     ridge = min(validation, key=validation.get)
-    task = TaskConfig(task=task_name, ridge=ridge, windows=windows)
+    task = dataclasses.replace(task, ridge=ridge)
     u, _, _ = task_series(task)
     rows = [{k: r[k] for k in ESN_KEYS} for s in seeds for r in [esn_forecast(ESNConfig(neurons=neurons, seed=s), task, u)]]
     return {"config": {**ESNConfig(neurons=neurons).__dict__, "ridge": ridge}, "validation_nrmse_by_ridge": validation,
@@ -139,7 +141,7 @@ def main() -> None:
     ap.add_argument("--windows", type=int, default=10, help="closed-loop windows per network (window 0: the issue's)")
     args = ap.parse_args()
     runs = Path(args.runs_dir)
-    task = TaskConfig(task=args.task, windows=args.windows)
+    task = TaskConfig(task=args.task, windows=args.windows, observed=args.observed)
     out: dict = {"ablation": {}}
     for name, nh, sh in (("HoNHoS", "homo", "homo"), ("HeNHoS", "hetero", "homo"), ("HoNHeS", "homo", "hetero"), ("HeNHeS", "hetero", "hetero")):
         rows = []
@@ -154,7 +156,7 @@ def main() -> None:
               f"MC {agg['memory_capacity']['mean']:.2f}")
     for key in ("nrmse", "nrmse_windows"):
         out[f"HeNHeS_minus_HoNHoS_{key}"] = out["ablation"]["HeNHeS"][key]["mean"] - out["ablation"]["HoNHoS"][key]["mean"]
-    out["esn"] = esn_baseline(args.neurons, args.task, args.seeds, args.windows)
+    out["esn"] = esn_baseline(args.neurons, task, args.seeds)
     print("ESN", f"NRMSE {out['esn']['nrmse']['mean']:.3f} ± {out['esn']['nrmse']['std']:.3f}",
           f"1 T_L {out['esn']['nrmse_lyapunov_time']['mean']:.3f}", "ridge", out["esn"]["config"]["ridge"])
     with Pool(args.workers) as pool:

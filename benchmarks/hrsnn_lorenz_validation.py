@@ -27,10 +27,10 @@ GRID = {"input_scale": (1.0, 8.0, 16.0), "weight_scale": (0.25, 0.5, 1.0), "subs
 KINDS = (("HoNHoS", "homo"), ("HeNHeS", "hetero"))
 
 
-def score(job: tuple[dict, str, int, int, str]) -> dict:
-    point, het, seed, neurons, task_name = job
+def score(job: tuple[dict, str, int, int, str, list[int] | None]) -> dict:
+    point, het, seed, neurons, task_name, observed = job
     torch.set_num_threads(1)
-    val, u = validation_stretch(TaskConfig(task=task_name, ridge=point["ridge"]))
+    val, u = validation_stretch(TaskConfig(task=task_name, ridge=point["ridge"], observed=observed))
     cfg = ReservoirConfig(neurons=neurons, neuron_het=het, stdp_het=het, seed=seed,
                           **{k: v for k, v in point.items() if k != "ridge"})
     out = predict(trained_reservoir(cfg, u, val), val, cfg.substeps, u)
@@ -41,6 +41,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--neurons", type=int, default=500)
     ap.add_argument("--task", default="lorenz63")
+    ap.add_argument("--observed", type=int, nargs="+", help="variables fed in and predicted (default: all)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102, 103, 104, 105])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default="results/hrsnn_lorenz_validation.json")
@@ -48,7 +49,7 @@ def main() -> None:
     if set(args.seeds) & set(range(5)):
         raise SystemExit("validation seeds must not overlap the reported seeds 0-4")
     points = [dict(zip(GRID, values)) for values in itertools.product(*GRID.values())]
-    jobs = [(p, het, s, args.neurons, args.task) for p in points for _, het in KINDS for s in args.seeds]
+    jobs = [(p, het, s, args.neurons, args.task, args.observed) for p in points for _, het in KINDS for s in args.seeds]
     with Pool(args.workers) as pool:
         results = pool.map(score, jobs, chunksize=1)
     rows, k = [], 0
@@ -69,6 +70,7 @@ def main() -> None:
     rows.sort(key=lambda r: r["objective"])
     print("best", rows[0]["point"], f"objective {rows[0]['objective']:.3f}")
     write_results(args.out, {"grid": GRID, "validation_seeds": args.seeds, "neurons": args.neurons, "task": args.task,
+                             **({"observed": args.observed} if args.observed else {}),
                              "chosen": rows[0]["point"], "points": rows})
 
 

@@ -9,6 +9,7 @@ and Erdős–Rényi baselines at its final size, aggregated as in ``hrsnn_lorenz
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from multiprocessing import Pool
 from pathlib import Path
@@ -33,9 +34,9 @@ VARIANTS = {
 TASK = TaskConfig(task="lorenz63", train=300, windows=2)
 
 
-def build(job: tuple[int, int, Path]) -> None:
-    seed, neurons, runs = job
-    one_thread(run_reservoir, reservoir_config(TASK.task, neurons=neurons, neuron_het="hetero", stdp_het="hetero", seed=seed), TASK,
+def build(job: tuple[int, int, TaskConfig, Path]) -> None:
+    seed, neurons, task, runs = job
+    one_thread(run_reservoir, reservoir_config(task.task, neurons=neurons, neuron_het="hetero", stdp_het="hetero", seed=seed), task,
                runs / f"base_{seed}")
 
 
@@ -53,12 +54,12 @@ def main() -> None:
     args = ap.parse_args()
     if min(args.seeds) < 100:
         raise SystemExit("validation seeds must be >= 100 (0-4 are the reported networks)")
-    runs = Path(args.runs_dir)
+    runs, task = Path(args.runs_dir), dataclasses.replace(TASK, observed=args.observed)
     with Pool(args.workers) as pool:
-        pool.map(build, [(s, args.neurons, runs) for s in args.seeds])
+        pool.map(build, [(s, args.neurons, task, runs) for s in args.seeds])
         jobs = [(name, s, args.lnp_iterations, runs) for name in VARIANTS for s in args.seeds]
         summaries = pool.map(prune, jobs)
-    out = {"task": TASK.__dict__, "variants": {}}
+    out = {"task": {k: v for k, v in task.__dict__.items() if k != "observed" or v is not None}, "variants": {}}
     for name, config in VARIANTS.items():
         agg = lnp_over_seeds([r for (n, *_), r in zip(jobs, summaries) if n == name])
         out["variants"][name] = {"config": config, **agg}

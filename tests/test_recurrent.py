@@ -201,6 +201,34 @@ def test_reservoir_and_lnp_cli_contract(tmp_path, capsys):
     assert "reservoir run directory" in capsys.readouterr().err
 
 
+def test_partial_observation_feeds_and_predicts_only_the_observed_variables(tmp_path, capsys):
+    from sparsesnn.recurrent.run import TaskConfig, task_series
+
+    short = {"warmup": 50, "train": 150, "horizon": 30}
+    full, mean, std = task_series(TaskConfig(**short))
+    x, xmean, xstd = task_series(TaskConfig(**short, observed=[0]))
+    np.testing.assert_allclose(x, full[:, :1], rtol=1e-12, atol=1e-12)  # each variable normalised on its own
+    np.testing.assert_allclose([xmean, xstd], [[mean[0]], [std[0]]], rtol=1e-12)
+    np.testing.assert_allclose(task_series(TaskConfig(**short, observed=[2, 0]))[0], full[:, [2, 0]], rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="has 3 variables"):
+        task_series(TaskConfig(**short, observed=[3]))
+    for bad in ([], [0, 0], [-1]):
+        with pytest.raises(ValueError, match="observed"):
+            TaskConfig(observed=bad)
+    run = tmp_path / "x"
+    cfg = tmp_path / "r.yaml"
+    cfg.write_text("task: {warmup: 50, train: 150, horizon: 30, mc_samples: 300, tau_max: 20}\n")
+    assert main(["reservoir", "--config", str(cfg), "--task", "lorenz63", "--observed", "0", "--neurons", "60",
+                 "--out", str(run)]) == 0
+    s = json.loads((run / "summary.json").read_text())
+    assert np.shape(s["prediction"]) == np.shape(s["truth"]) == (30, 1)
+    np.testing.assert_allclose(s["truth"], x[200:230])  # window 0: right after warm-up + training
+    assert json.loads((run / "config.json").read_text())["task"]["observed"] == [0]
+    assert main(["lnp", str(run), "--iterations", "1"]) == 0  # the run directory restores the observation
+    assert main(["reservoir", "--task", "lorenz63", "--observed", "3", "--out", str(tmp_path / "bad")]) == 2
+    assert "has 3 variables" in capsys.readouterr().err
+
+
 def test_esn_baseline_update_radius_and_forecast():
     from sparsesnn.recurrent.esn import ESNConfig, build_esn, esn_forecast
     from sparsesnn.recurrent.run import TaskConfig, task_series

@@ -214,7 +214,7 @@ def _reservoir_configs(args: argparse.Namespace):
     if not isinstance(raw, dict):
         raise ConfigError(f"{args.config}: expected a mapping with 'reservoir' and 'task' sections")
     try:
-        flags = {f: getattr(args, f) for f in ("task", "data_dir", "training", "windows") if getattr(args, f, None) is not None}
+        flags = {f: getattr(args, f) for f in ("task", "data_dir", "training", "windows", "observed") if getattr(args, f, None) is not None}
         task = TaskConfig(**{**raw.get("task", {}), **flags})
         # the task decides the defaults the reservoir section and flags override
         net = reservoir_config(task.task, **raw.get("reservoir", {}))
@@ -316,6 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.choices["reservoir"].add_argument(
         "--windows", type=int, help="prediction: closed-loop windows after the training stretch (summary: window 0's "
                                     "nrmse/vpt, and nrmse_windows/vpt_windows over all; default 1)")
+    sub.choices["reservoir"].add_argument(
+        "--observed", type=int, nargs="+", metavar="I",
+        help="prediction: indices of the variables fed in and predicted (default: all; '--observed 0' is Lorenz63's x "
+             "alone, which the network must remember its way to y and z from)")
     p.add_argument("--objective", choices=["efficiency", "val_nrmse", "val_accuracy"],
                    help="prediction: spike efficiency (004 eq. 10, default) or closed-loop NRMSE on a validation stretch of the "
                         "training series; classification: accuracy on a validation fifth of the training set (default)")

@@ -56,6 +56,10 @@ class TaskConfig:
     train: int = 500
     horizon: int = 100
     windows: int = 1  # closed-loop windows, back to back after the training stretch (see forecast)
+    # prediction: indices of the system's variables fed in and predicted (None: all). Fed x alone,
+    # the network must recover y and z from its own memory (delay embedding); fed the full state,
+    # the next state is a function of the current one and the recurrence has nothing to remember.
+    observed: list[int] | None = None
     ridge: float = 10.0  # prediction readout; chosen with PREDICTION_PRESET on the validation stretch
     stdp_epochs: int = 1  # passes of STDP over the training series (0: no plasticity)
     mc_samples: int = 2000
@@ -66,11 +70,20 @@ class TaskConfig:
             raise ValueError(f"task.windows must be >= 1; got {self.windows}")
         if self.training not in ("stdp", "backprop"):
             raise ValueError(f"task.training must be stdp or backprop; got {self.training!r}")
+        if self.observed is not None:
+            self.observed = [int(i) for i in self.observed]
+            if not self.observed or len(set(self.observed)) != len(self.observed) or min(self.observed) < 0:
+                raise ValueError(f"task.observed must be distinct variable indices >= 0 (or None: all); got {self.observed}")
 
 
 def task_series(task: TaskConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(normalised series, its mean, its std); the statistics come from the training part."""
+    """(normalised series of the observed variables, its mean, its std); the statistics come from
+    the training part."""
     u = generate(task.task, task.warmup + task.train + task.windows * task.horizon + 1)
+    if task.observed is not None:
+        if max(task.observed) >= u.shape[1]:
+            raise ValueError(f"task.observed={task.observed}: {task.task} has {u.shape[1]} variables (indices 0-{u.shape[1] - 1})")
+        u = u[:, task.observed]
     head = u[: task.warmup + task.train + 1]
     mean, std = head.mean(0), head.std(0)
     return (u - mean) / std, mean, std
