@@ -2,7 +2,8 @@
 100–104 (disjoint from the reported seeds 0–4), trained and scored on the training series alone
 (300 training samples, then its last 200 as two closed-loop windows; the test continuation is
 never generated). Every variant of ``LNPConfig`` runs LNP on the same five networks, with the AP
-and Erdős–Rényi baselines at its final size, aggregated as in ``hrsnn_lorenz.py``.
+and Erdős–Rényi baselines at its final size, aggregated as in ``hrsnn_lorenz.py``, with the
+no-recurrence control of the unpruned networks (``recurrence_control``).
 
     cd benchmarks && python lnp_validation.py --out ../results/lnp_validation.json
 """
@@ -15,7 +16,7 @@ from multiprocessing import Pool
 from pathlib import Path
 
 from common import hrsnn_parser, one_thread, write_results
-from hrsnn_lorenz import lnp_over_seeds
+from hrsnn_lorenz import lnp_over_seeds, recurrence_control
 
 from sparsesnn.recurrent.lnp import LNPConfig
 from sparsesnn.recurrent.lnp_run import run_lnp
@@ -51,20 +52,25 @@ def prune(job: tuple[str, int, int, Path]) -> dict:
 def main() -> None:
     ap = hrsnn_parser(__doc__, "lnp_validation", [100, 101, 102, 103, 104])
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     args = ap.parse_args()
     if min(args.seeds) < 100:
         raise SystemExit("validation seeds must be >= 100 (0-4 are the reported networks)")
     runs, task = Path(args.runs_dir), dataclasses.replace(TASK, observed=args.observed)
     with Pool(args.workers) as pool:
         pool.map(build, [(s, args.neurons, task, runs) for s in args.seeds])
-        jobs = [(name, s, args.lnp_iterations, runs) for name in VARIANTS for s in args.seeds]
+        jobs = [(name, s, args.lnp_iterations, runs) for name in args.variants for s in args.seeds]
         summaries = pool.map(prune, jobs)
     out = {"task": {k: v for k, v in task.__dict__.items() if k != "observed" or v is not None}, "variants": {}}
-    for name, config in VARIANTS.items():
+    for name in args.variants:
+        config = VARIANTS[name]
         agg = lnp_over_seeds([r for (n, *_), r in zip(jobs, summaries) if n == name])
         out["variants"][name] = {"config": config, **agg}
         print(name, "LNP NRMSE over windows", round(agg["lnp"]["nrmse_windows"]["mean"], 3),
               "random", round(agg["random"]["nrmse_windows"]["mean"], 3), "wins", agg["lnp_wins_windows"])
+    # the unpruned networks and their control are the same under every variant
+    out["recurrence_control"] = control = recurrence_control([r for (n, *_), r in zip(jobs, summaries) if n == args.variants[0]])
+    print("no recurrence", {v: control[v]["nrmse_windows"]["median"] for v in ("unpruned", "no_recurrence")}, control["test"])
     write_results(args.out, out)
 
 
