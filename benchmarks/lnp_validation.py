@@ -61,6 +61,7 @@ def main() -> None:
         pool.map(build, [(s, args.neurons, task, runs) for s in args.seeds])
         jobs = [(name, s, args.lnp_iterations, runs) for name in args.variants for s in args.seeds]
         summaries = pool.map(prune, jobs)
+    # observed recorded only when set, as hrsnn_lorenz_validation.py does
     out = {"task": {k: v for k, v in task.__dict__.items() if k != "observed" or v is not None}, "variants": {}}
     for name in args.variants:
         config = VARIANTS[name]

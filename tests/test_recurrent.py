@@ -212,6 +212,7 @@ def test_partial_observation_feeds_and_predicts_only_the_observed_variables(tmp_
     np.testing.assert_allclose(task_series(TaskConfig(**short, observed=[2, 0]))[0], full[:, [2, 0]], rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match="has 3 variables"):
         task_series(TaskConfig(**short, observed=[3]))
+    assert TaskConfig(observed=0).observed == [0]  # a YAML scalar
     for bad in ([], [0, 0], [-1]):
         with pytest.raises(ValueError, match="observed"):
             TaskConfig(observed=bad)
