@@ -216,6 +216,8 @@ def test_partial_observation_feeds_and_predicts_only_the_observed_variables(tmp_
     for bad in ([], [0, 0], [-1]):
         with pytest.raises(ValueError, match="observed"):
             TaskConfig(observed=bad)
+    with pytest.raises(ValueError, match="classification"):
+        TaskConfig(task="nmnist", observed=[0])
     run = tmp_path / "x"
     cfg = tmp_path / "r.yaml"
     cfg.write_text("task: {warmup: 50, train: 150, horizon: 30, mc_samples: 300, tau_max: 20}\n")

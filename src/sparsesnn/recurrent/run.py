@@ -71,6 +71,8 @@ class TaskConfig:
         if self.training not in ("stdp", "backprop"):
             raise ValueError(f"task.training must be stdp or backprop; got {self.training!r}")
         if self.observed is not None:
+            if self.task in CLASSIFICATION:
+                raise ValueError(f"task.observed selects variables of a chaotic system; {self.task} is a classification task")
             self.observed = [self.observed] if isinstance(self.observed, int) else [int(i) for i in self.observed]
             if not self.observed or len(set(self.observed)) != len(self.observed) or min(self.observed) < 0:
                 raise ValueError(f"task.observed must be distinct variable indices >= 0 (or None: all); got {self.observed}")
