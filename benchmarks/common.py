@@ -27,14 +27,19 @@ def sparse_dense_parser(doc: str, config: Path, epochs: int, sparsity: float, na
     return ap
 
 
+def add_observed(ap: argparse.ArgumentParser) -> None:
+    """``--observed``: TaskConfig.observed of the prediction task."""
+    ap.add_argument("--observed", type=int, nargs="+", metavar="I",
+                    help="prediction: the variables fed in and predicted (default: all; 0 is Lorenz63's x alone)")
+
+
 def hrsnn_parser(doc: str, name: str, seeds: list[int]) -> argparse.ArgumentParser:
     """Arguments shared by the HRSNN benchmark scripts (reservoir size, network seeds, LNP)."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--neurons", type=int, default=500)
     ap.add_argument("--seeds", type=int, nargs="+", default=seeds)
     ap.add_argument("--lnp-iterations", type=int, default=12)
-    ap.add_argument("--observed", type=int, nargs="+", metavar="I",
-                    help="prediction: the variables fed in and predicted (default: all; 0 is Lorenz63's x alone)")
+    add_observed(ap)
     ap.add_argument("--runs-dir", default=f"runs/{name}")
     ap.add_argument("--out", default=f"results/{name}.json")
     return ap

@@ -18,7 +18,7 @@ from multiprocessing import Pool
 
 import numpy as np
 import torch
-from common import write_results
+from common import add_observed, write_results
 
 from sparsesnn.recurrent.network import ReservoirConfig
 from sparsesnn.recurrent.run import TaskConfig, predict, trained_reservoir, validation_stretch
@@ -41,7 +41,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--neurons", type=int, default=500)
     ap.add_argument("--task", default="lorenz63")
-    ap.add_argument("--observed", type=int, nargs="+", help="variables fed in and predicted (default: all)")
+    add_observed(ap)
     ap.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102, 103, 104, 105])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default="results/hrsnn_lorenz_validation.json")
