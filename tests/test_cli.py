@@ -57,6 +57,30 @@ def test_dense_twin_has_no_sparsity(tmp_path):
     assert s["link_sparsity"] == 0.0 and s["node_sparsity"] == 0.0
 
 
+@pytest.mark.parametrize("name", ["adam", "adamw", "sgd"])
+def test_trainer_optimizer_is_foreach_and_bit_identical_to_the_per_tensor_loop(name):
+    import inspect
+
+    from sparsesnn.training.trainer import build
+
+    exp = build(_small(**{"train.optimizer": name, "train.weight_decay": 1e-3}))
+    opt = exp.optimizer
+    assert opt.defaults["foreach"] is True
+    params = [p for g in opt.param_groups for p in g["params"]]
+    twins = [torch.nn.Parameter(p.detach().clone()) for p in params]
+    accepted = inspect.signature(type(opt)).parameters  # AdamW keeps a default it does not take
+    ref = type(opt)(twins, **{k: v for k, v in opt.defaults.items() if k in accepted and k != "foreach"}, foreach=False)
+    gen = torch.Generator().manual_seed(0)
+    for step in range(5):
+        for p, q in zip(params, twins):
+            p.grad = torch.randn(p.shape, generator=gen) * 10.0 ** (step - 2)
+            q.grad = p.grad.clone()
+        opt.step()
+        ref.step()
+    for p, q in zip(params, twins):
+        assert torch.equal(p, q)
+
+
 @pytest.mark.parametrize("suffix,text", [
     (".yaml", "train:\n  epochs: 1\nmodel:\n  hidden: [32]\n  T: 2\ntopology:\n  sparsity: 0.7\n  regrowth: ch2_l3n\n"),
     (".toml", "[train]\nepochs = 1\n[model]\nhidden = [32]\nT = 2\n[topology]\nsparsity = 0.7\nregrowth = 'ch2_l3n'\n"),

@@ -116,12 +116,15 @@ def build(cfg: RunConfig, initialise: bool = True) -> Experiment:
     model.to(device)
     t = cfg.train
     params = model.parameters()
+    # foreach: one call per step for all tensors instead of a Python loop over them (~0.3 ms a step
+    # of a sparse MNIST net on CPU, where it is not the default), element for element the same
+    # arithmetic (bit-identical updates, tests/test_training.py)
     if t.optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay)
+        opt = torch.optim.SGD(params, lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay, foreach=True)
     elif t.optimizer == "adamw":
-        opt = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
+        opt = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay, foreach=True)
     else:
-        opt = torch.optim.Adam(params, lr=t.lr, weight_decay=t.weight_decay)
+        opt = torch.optim.Adam(params, lr=t.lr, weight_decay=t.weight_decay, foreach=True)
     if t.lr_schedule == "cosine":
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=t.epochs)
     else:
