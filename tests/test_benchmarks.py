@@ -35,13 +35,13 @@ def test_perf_smoke_run_writes_every_figure(tmp_path):
 
 def test_lnp_paired_tests_tell_a_consistent_gap_from_a_symmetric_one(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH.parent))
-    from hrsnn_lorenz import VARIANTS, paired_tests
+    from hrsnn_lorenz import paired_tests
 
     base = np.random.default_rng(0).uniform(0.5, 1.5, 12)
     sign = np.where(np.arange(12) % 2 == 0, 1.0, -1.0)
 
     def tests(**values):
-        return paired_tests({v: {"nrmse_windows": {"values": list(values[v])}} for v in VARIANTS})
+        return paired_tests({v: {"nrmse_windows": {"values": list(x)}} for v, x in values.items()})
 
     lnp = base * 1.02
     r = tests(unpruned=base, lnp=lnp, activity_pruning=lnp * 1.3, random=lnp * (1 + 0.05 * sign * np.arange(1, 13) / 12))
@@ -52,6 +52,18 @@ def test_lnp_paired_tests_tell_a_consistent_gap_from_a_symmetric_one(monkeypatch
     worse = tests(unpruned=base, lnp=base * 1.2, activity_pruning=base, random=base)
     assert not any(worse[k]["significant"] for k in ("vs_activity_pruning", "vs_random", "within_10pct_of_unpruned"))
     assert worse["within_10pct_of_unpruned"]["median_difference"] > 0
+
+
+def test_matched_random_test_is_one_sided_on_lnp_minus_the_matched_network(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    from hrsnn_lorenz import matched_random_test
+
+    base = np.random.default_rng(2).uniform(0.5, 1.5, 12)
+    lnp = lambda matched: {"lnp": {"nrmse_windows": {"values": list(base)}}, "random_matched": {"nrmse_windows": {"values": list(matched)}}}
+    better = matched_random_test(lnp(base * 1.3))
+    assert better["significant"] and better["lnp_lower"] == 12 and better["median_difference"] < 0
+    worse = matched_random_test(lnp(base * 0.7))
+    assert not worse["significant"] and worse["lnp_lower"] == 0 and worse["p"] > 0.99
 
 
 def test_recurrence_control_is_two_sided(monkeypatch):

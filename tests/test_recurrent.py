@@ -123,6 +123,30 @@ def test_lnp_steps_keep_counts_and_dale():
 
 
 
+def test_random_baselines_are_equal_size_and_draw_from_the_network_they_are_given():
+    from sparsesnn.recurrent.lnp_run import random_network
+
+    res = build_reservoir(ReservoirConfig(neurons=150, seed=1), 3)
+    g = torch.Generator().manual_seed(0)
+    pruned, _ = noise_prune(res, np.zeros(res.n), np.full(res.n, 0.1), int(0.5 * res.synapses), g)
+    pruned = prune_nodes(pruned, 0.3, seed=0)
+    pruned.tau = pruned.tau * 1.1  # as step IV rescales every τ
+    neurons, synapses = int(pruned.alive.sum()), pruned.synapses
+    for like in (res, pruned):
+        er = random_network(like, neurons, synapses, seed=4)
+        assert int(er.alive.sum()) == neurons and er.synapses == synapses
+        assert er.alive[er.pre].all() and er.alive[er.post].all() and not (er.pre == er.post).any()
+        keys = er.post * er.n + er.pre
+        assert len(torch.unique(keys)) == len(keys)
+        assert torch.equal(er.tau, like.tau)
+        for exc in (True, False):  # Dale's law, weights from ``like``'s presynaptic population
+            pool = set(like.w[like.excitatory[like.pre] == exc].tolist())
+            assert set(er.w[er.excitatory[er.pre] == exc].tolist()) <= pool
+    # LNP's 1/p rescaling: the matched network's synapses are stronger than the unpruned ones
+    assert random_network(pruned, neurons, synapses, 4).w.abs().mean() > random_network(res, neurons, synapses, 4).w.abs().mean()
+
+
+
 @pytest.mark.parametrize("exponents, chosen", [({0.9: 0.004, 1.0: 0.03, 1.1: -0.02}, 1.1), ({0.9: 0.01, 1.0: 0.03, 1.1: 0.02}, 0.9),
                                                ({0.5: -0.004, 1.0: 0.001, 2.0: -0.3}, 0.5)])
 def test_timescale_step_keeps_the_reservoir_stable(monkeypatch, exponents, chosen):
@@ -193,7 +217,10 @@ def test_reservoir_and_lnp_cli_contract(tmp_path, capsys):
     for l in lines:
         assert {"iteration", "synapses", "neurons", "sop_ratio", "nrmse", "nrmse_windows"} <= set(l)
     assert lines[-1]["neurons"] < 120
-    control = json.loads((run / "lnp_summary.json").read_text())["no_recurrence"]
+    lnp_summary = json.loads((run / "lnp_summary.json").read_text())
+    for name in ("random", "random_matched"):
+        assert {k: lnp_summary[name][k] for k in ("neurons", "synapses")} == {k: lines[-1][k] for k in ("neurons", "synapses")}
+    control = lnp_summary["no_recurrence"]
     assert control["synapses"] == 0 and control["neurons"] == 120  # the unpruned network, recurrence removed
     assert control["sops_per_step"] == 0 and control["sop_ratio"] is None  # no SOPs: the ratio is unbounded
     assert main(["lnp", str(tmp_path / "nothing")]) == 2

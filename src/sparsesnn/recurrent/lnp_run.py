@@ -1,6 +1,7 @@
 """``sparsesnn lnp RUN_DIR``: LNP iterations on a reservoir run, one JSON line per iteration in
 ``RUN_DIR/lnp.jsonl``, then the activity-pruning (AP) and Erdős–Rényi baselines at the final
-size and the no-recurrence control in ``RUN_DIR/lnp_summary.json``."""
+size (weights of the unpruned network, and of the LNP network) and the no-recurrence control in
+``RUN_DIR/lnp_summary.json``."""
 
 from __future__ import annotations
 
@@ -48,7 +49,10 @@ def activity_pruned(res: Reservoir, drive: torch.Tensor, substeps: int, neurons:
 
 def random_network(res: Reservoir, neurons: int, synapses: int, seed: int) -> Reservoir:
     """Erdős–Rényi baseline of equal size: random live neurons, random edges among them, weights
-    drawn from the original network's weights of the presynaptic population (Dale's law)."""
+    drawn from ``res``'s weights of the presynaptic population (Dale's law), ``res``'s τ and
+    thresholds. Drawn from the unpruned network (``random``), its synapses keep their original
+    strength; drawn from the LNP network (``random_matched``), they carry LNP's 1/p-rescaled
+    weights and tuned τ, so that only the topology differs from LNP's."""
     g = torch.Generator().manual_seed(seed)
     live = torch.randperm(res.n, generator=g)[:neurons]
     alive = torch.zeros(res.n, dtype=torch.bool)
@@ -101,9 +105,11 @@ def run_lnp(run_dir: str | Path, iterations: int = 10, cfg: LNPConfig | None = N
         if record["neuron_sparsity"] >= target_neuron_sparsity and record["synapse_sparsity"] >= target_synapse_sparsity:
             break
     ap = _evaluate(activity_pruned(res, drive, net.substeps, record["neurons"], record["synapses"]), task, net.substeps, u, base["sops_per_step"])
-    er = _evaluate(random_network(res, record["neurons"], record["synapses"], cfg.seed), task, net.substeps, u, base["sops_per_step"])
+    er, er_matched = (_evaluate(random_network(like, record["neurons"], record["synapses"], cfg.seed), task, net.substeps, u,
+                                base["sops_per_step"]) for like in (res, current))
     control = _evaluate(without_recurrence(res), task, net.substeps, u, base["sops_per_step"])
-    summary = {"unpruned": base, "lnp": record, "activity_pruning": ap, "random": er, "no_recurrence": control,
+    summary = {"unpruned": base, "lnp": record, "activity_pruning": ap, "random": er, "random_matched": er_matched,
+               "no_recurrence": control,
                "config": dataclasses.asdict(cfg),
                "nrmse_ratio_lnp_over_unpruned": record["nrmse"] / base["nrmse"], "seconds": time.perf_counter() - start}
     atomic_write_json(run_dir / "lnp_summary.json", summary)
