@@ -122,7 +122,6 @@ def test_lnp_steps_keep_counts_and_dale():
     assert more.synapses - fewer.synapses <= round(0.05 * fewer.synapses)
 
 
-
 def test_random_baselines_are_equal_size_and_draw_from_the_network_they_are_given():
     from sparsesnn.recurrent.lnp_run import random_network
 

@@ -118,7 +118,7 @@ def build(cfg: RunConfig, initialise: bool = True) -> Experiment:
     params = model.parameters()
     # foreach: one call per step for all tensors instead of a Python loop over them (~0.3 ms a step
     # of a sparse MNIST net on CPU, where it is not the default), element for element the same
-    # arithmetic (bit-identical updates, tests/test_training.py)
+    # arithmetic (bit-identical updates: tests/test_cli.py)
     if t.optimizer == "sgd":
         opt = torch.optim.SGD(params, lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay, foreach=True)
     elif t.optimizer == "adamw":
