@@ -253,7 +253,7 @@ def _lnp(args: argparse.Namespace) -> int:
     s = run_lnp(args.run_dir, args.iterations, target_neuron_sparsity=args.target_neuron_sparsity,
                 target_synapse_sparsity=args.target_synapse_sparsity)
     print(json.dumps({k: {m: s[k][m] for m in ("neurons", "synapses", "nrmse", "sop_ratio")}
-                      for k in ("unpruned", "lnp", "activity_pruning", "random", "no_recurrence")}, indent=2))
+                      for k in ("unpruned", "lnp", "activity_pruning", "random", "random_matched", "no_recurrence")}, indent=2))
     return 0
 
 

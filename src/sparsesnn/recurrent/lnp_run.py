@@ -109,8 +109,7 @@ def run_lnp(run_dir: str | Path, iterations: int = 10, cfg: LNPConfig | None = N
                                 base["sops_per_step"]) for like in (res, current))
     control = _evaluate(without_recurrence(res), task, net.substeps, u, base["sops_per_step"])
     summary = {"unpruned": base, "lnp": record, "activity_pruning": ap, "random": er, "random_matched": er_matched,
-               "no_recurrence": control,
-               "config": dataclasses.asdict(cfg),
+               "no_recurrence": control, "config": dataclasses.asdict(cfg),
                "nrmse_ratio_lnp_over_unpruned": record["nrmse"] / base["nrmse"], "seconds": time.perf_counter() - start}
     atomic_write_json(run_dir / "lnp_summary.json", summary)
     return summary
