@@ -5,7 +5,9 @@
 
 Every ratio is measured in this one process; each time is the median of ``--repeats`` warm
 runs, and the timings a ratio compares alternate round by round (a slow spell of this shared host
-then hits both sides, not the one that happened to run during it).
+then hits both sides, not the one that happened to run during it). Each issue figure carries a
+95 % bootstrap interval over those rounds, and ``targets`` says, per target of the issue, whether
+the figure meets it and whether the whole interval lies on the same side of the threshold.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from common import provenance, write_results
@@ -28,8 +31,25 @@ from sparsesnn.neurons import surrogate as sg
 from sparsesnn.topology import ch2_l3n, ch3_l3, ch3_l3n, sample_top_k
 
 
-def medians_ms(fns: dict, repeats: int) -> dict:
-    """Median milliseconds of every function over ``repeats`` rounds; each round times every
+# Issue #3's targets: (section, figure, direction, threshold)
+TARGETS = {
+    "forward_99_vs_dense_fp32": ("forward_99", "speedup_vs_fp32", ">=", 25),
+    "forward_99_vs_dense_bf16": ("forward_99", "speedup_vs_bf16", ">=", 3),
+    "forward_99.9_vs_dense_fp32": ("forward_99.9", "speedup_vs_fp32", ">=", 100),
+    "forward_backward_99": ("forward_backward_99", "speedup", ">=", 20),
+    "memory_99": ("memory_99", "ratio", "<=", 0.05),
+    "event_driven_99_spikes_10": ("event_driven_99_spikes_10", "speedup", ">=", 30),
+    "lif_vs_spikingjelly": ("lif_forward_backward", "speedup_vs_spikingjelly", ">=", 1.5),
+    "ch2_l3n_ms": ("link_prediction_1pct", "ch2_l3n_ms", "<=", 100),
+    "ch3_l3n_ms": ("link_prediction_1pct", "ch3_l3n_ms", "<=", 100),
+    "ch3_l3_ms": ("link_prediction_1pct", "ch3_l3_ms", "<=", 1000),
+    "mnist_epoch_98_ratio": ("mnist_epoch_98", "ratio_sparse_over_dense", "<=", 0.5),
+}
+BOOTSTRAP = 10_000
+
+
+def round_times_ms(fns: dict, repeats: int) -> dict[str, list[float]]:
+    """Milliseconds of every function in each of ``repeats`` rounds; each round times every
     function once, right after an untimed call of it (the other functions evict its operands from
     the caches: timed right after the dense product, the 99.9 % forward measured ~30 % slower)."""
     times: dict = {name: [] for name in fns}
@@ -38,12 +58,51 @@ def medians_ms(fns: dict, repeats: int) -> dict:
             fn()
             t = time.perf_counter()
             fn()
-            times[name].append(time.perf_counter() - t)
-    return {name: 1000 * statistics.median(v) for name, v in times.items()}
+            times[name].append(1000 * (time.perf_counter() - t))
+    return times
 
 
-def median_ms(fn, repeats: int) -> float:
-    return medians_ms({"fn": fn}, repeats)["fn"]
+def medians_ms(fns: dict, repeats: int) -> dict:
+    return {name: statistics.median(v) for name, v in round_times_ms(fns, repeats).items()}
+
+
+def interval95(statistic, *rounds: list[float]) -> list[float]:
+    """95 % percentile-bootstrap interval of ``statistic`` (vectorised over the last axis) of the
+    rounds, resampled together: the timings of one round ran back to back, so they stay paired."""
+    idx = np.random.default_rng(0).integers(0, len(rounds[0]), (BOOTSTRAP, len(rounds[0])))
+    values = statistic(*(np.asarray(r)[idx] for r in rounds))
+    return np.percentile(values, [2.5, 97.5]).tolist()
+
+
+def speedup(rounds: dict, slow: str, fast: str) -> tuple[float, list[float]]:
+    """median(slow) / median(fast) over the rounds, with its interval."""
+    value = statistics.median(rounds[slow]) / statistics.median(rounds[fast])
+    return value, interval95(lambda a, b: np.median(a, -1) / np.median(b, -1), rounds[slow], rounds[fast])
+
+
+def ratios(rounds: dict, fast: str, figures: dict[str, str]) -> dict:
+    """Medians of every timing; per ``figure: slow`` the speedup of ``fast`` over ``slow`` and
+    its interval (``<figure>_ci95``); and the rounds themselves."""
+    out = {name: statistics.median(v) for name, v in rounds.items()}
+    for figure, slow in figures.items():
+        out[figure], out[f"{figure}_ci95"] = speedup(rounds, slow, fast)
+    return {**out, "rounds_ms": rounds}
+
+
+def verdicts(results: dict) -> dict:
+    """Per target: the figure, its interval, whether it meets the target, and whether the whole
+    interval does the same (False: on this noisy host the run could have come out either way)."""
+    out = {}
+    for name, (section, key, direction, threshold) in TARGETS.items():
+        value = (results.get(section) or {}).get(key)
+        if value is None:
+            out[name] = None
+            continue
+        ci = results[section].get(f"{key}_ci95")
+        meets = (lambda x: x >= threshold) if direction == ">=" else (lambda x: x <= threshold)
+        out[name] = {"target": f"{direction} {threshold}", "value": value, "ci95": ci, "met": meets(value),
+                     "clear_of_noise": None if ci is None else meets(ci[0]) == meets(ci[1])}
+    return out
 
 
 def dense_masked(layer: SparseLinear):
@@ -59,10 +118,11 @@ def bench_forward(n: int, rows: int, sparsity: float, repeats: int) -> dict:
     w16, x16 = wm.bfloat16(), x.bfloat16()
     with torch.no_grad():
         torch.testing.assert_close(layer(x, binary=False), x @ wm.t(), rtol=1e-4, atol=1e-3)
-        t = medians_ms({"sparse_ms": lambda: layer(x, binary=False), "dense_fp32_ms": lambda: x @ wm.t(),
-                        "dense_bf16_ms": lambda: x16 @ w16.t()}, repeats)
-    return {"sparsity": sparsity, "backend": kernels.backend(layer.pattern, x), **t,
-            "speedup_vs_fp32": t["dense_fp32_ms"] / t["sparse_ms"], "speedup_vs_bf16": t["dense_bf16_ms"] / t["sparse_ms"]}
+        r = round_times_ms({"sparse_ms": lambda: layer(x, binary=False), "dense_fp32_ms": lambda: x @ wm.t(),
+                            "dense_bf16_ms": lambda: x16 @ w16.t()}, repeats)
+    figures = {"speedup_vs_fp32": "dense_fp32_ms", "speedup_vs_bf16": "dense_bf16_ms"}
+    return {"sparsity": sparsity, "backend": kernels.backend(layer.pattern, x), **ratios(r, "sparse_ms", figures)}
+
 
 
 def bench_forward_backward(n: int, rows: int, sparsity: float, repeats: int) -> dict:
@@ -81,8 +141,8 @@ def bench_forward_backward(n: int, rows: int, sparsity: float, repeats: int) -> 
         (x @ (w * mask).t()).backward(g)
         w.grad.mul_(mask)
 
-    t = medians_ms({"sparse_ms": sparse, "dense_masked_fp32_ms": dense}, repeats)
-    return {"sparsity": sparsity, **t, "speedup": t["dense_masked_fp32_ms"] / t["sparse_ms"]}
+    r = round_times_ms({"sparse_ms": sparse, "dense_masked_fp32_ms": dense}, repeats)
+    return {"sparsity": sparsity, **ratios(r, "sparse_ms", {"speedup": "dense_masked_fp32_ms"})}
 
 
 def bench_memory(n: int, sparsity: float) -> dict:
@@ -111,8 +171,8 @@ def bench_event(n: int, rows: int, sparsity: float, spike_density: float, repeat
     wm = w * mask
     with torch.no_grad():
         torch.testing.assert_close(layer(x, binary=True), x @ wm.t(), rtol=1e-4, atol=1e-3)
-        t = medians_ms({"event_ms": lambda: layer(x, binary=True), "dense_fp32_ms": lambda: x @ wm.t()}, repeats)
-    return {"sparsity": sparsity, "spike_density": spike_density, **t, "speedup": t["dense_fp32_ms"] / t["event_ms"]}
+        r = round_times_ms({"event_ms": lambda: layer(x, binary=True), "dense_fp32_ms": lambda: x @ wm.t()}, repeats)
+    return {"sparsity": sparsity, "spike_density": spike_density, **ratios(r, "event_ms", {"speedup": "dense_fp32_ms"})}
 
 
 def bench_event_crossover(n: int, rows: int, sparsity: float, repeats: int) -> dict:
@@ -169,21 +229,22 @@ def bench_lif(T: int, B: int, N: int, repeats: int) -> dict:
         fns["spikingjelly_ms"] = sj
     except ImportError:
         out["spikingjelly_ms"] = None
-    out.update(medians_ms(fns, repeats))
-    if out["spikingjelly_ms"] is not None:
-        out["speedup_vs_spikingjelly"] = out["spikingjelly_ms"] / out["ours_ms"]
-    return out
+    r = round_times_ms(fns, repeats)
+    return {**out, **ratios(r, "ours_ms", {"speedup_vs_spikingjelly": "spikingjelly_ms"} if "spikingjelly_ms" in r else {})}
 
 
 def bench_link_prediction(n: int, density: float, repeats: int) -> dict:
     mask = torch.rand(n, n, generator=torch.Generator().manual_seed(0)) < density
     res = {"n": n, "density": density}
-    for name, fn in (("ch2_l3n", ch2_l3n), ("ch3_l3n", ch3_l3n), ("ch3_l3", ch3_l3)):
-        res[f"{name}_ms"] = median_ms(lambda: fn(mask), repeats)
     scores = ch3_l3n(mask)[~mask]
     k = int(mask.sum())
     res["candidates"] = int(scores.numel())
-    res["gumbel_top_k_ms"] = median_ms(lambda: sample_top_k(scores, k, 0.5), repeats)
+    for name, fn in (("ch2_l3n", lambda: ch2_l3n(mask)), ("ch3_l3n", lambda: ch3_l3n(mask)), ("ch3_l3", lambda: ch3_l3(mask)),
+                     ("gumbel_top_k", lambda: sample_top_k(scores, k, 0.5))):
+        rounds = round_times_ms({"fn": fn}, repeats)["fn"]
+        res[f"{name}_ms"] = statistics.median(rounds)
+        res[f"{name}_ms_ci95"] = interval95(lambda a: np.median(a, -1), rounds)
+        res[f"{name}_ms_rounds"] = rounds
     return res
 
 
@@ -248,6 +309,7 @@ def main() -> None:
         "native_kernels": native.available(),
         "native_unavailable_reason": native.reason(),
     }
+    results["targets"] = verdicts(results)
     print(json.dumps({**provenance(), **results}, indent=2))
     if args.out:
         write_results(args.out, results)
