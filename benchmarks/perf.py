@@ -89,11 +89,11 @@ def ratios(rounds: dict, fast: str, figures: dict[str, str]) -> dict:
     return {**out, "rounds_ms": rounds}
 
 
-def verdicts(results: dict) -> dict:
+def verdicts(results: dict, targets: dict = TARGETS) -> dict:
     """Per target: the figure, its interval, whether it meets the target, and whether the whole
     interval does the same (False: on this noisy host the run could have come out either way)."""
     out = {}
-    for name, (section, key, direction, threshold) in TARGETS.items():
+    for name, (section, key, direction, threshold) in targets.items():
         value = (results.get(section) or {}).get(key)
         if value is None:
             out[name] = None
@@ -122,7 +122,6 @@ def bench_forward(n: int, rows: int, sparsity: float, repeats: int) -> dict:
                             "dense_bf16_ms": lambda: x16 @ w16.t()}, repeats)
     figures = {"speedup_vs_fp32": "dense_fp32_ms", "speedup_vs_bf16": "dense_bf16_ms"}
     return {"sparsity": sparsity, "backend": kernels.backend(layer.pattern, x), **ratios(r, "sparse_ms", figures)}
-
 
 
 def bench_forward_backward(n: int, rows: int, sparsity: float, repeats: int) -> dict:
