@@ -146,6 +146,23 @@ def test_random_baselines_are_equal_size_and_draw_from_the_network_they_are_give
 
 
 
+def test_retraining_before_readout_trains_a_copy_with_stdp():
+    """``retrain_epochs``: the network read out is the STDP-trained copy, the one given stays as it was."""
+    from sparsesnn.recurrent.lnp_run import _evaluate
+    from sparsesnn.recurrent.run import TaskConfig, stdp_train, task_series
+
+    task = TaskConfig(warmup=20, train=60, horizon=10)
+    u = task_series(task)[0]
+    res = build_reservoir(ReservoirConfig(neurons=60, seed=5, input_scale=8.0), 3)
+    w = res.w.clone()
+    trained = stdp_train(res, u, task, 4)
+    assert not torch.equal(trained.w, w)  # STDP moved the weights, so the comparison below can fail
+    got = _evaluate(res, task, 4, u, None, retrain_epochs=1)
+    assert torch.equal(res.w, w)
+    assert got == _evaluate(trained, task, 4, u, None)
+    assert got["nrmse"] != _evaluate(res, task, 4, u, None)["nrmse"]
+
+
 @pytest.mark.parametrize("exponents, chosen", [({0.9: 0.004, 1.0: 0.03, 1.1: -0.02}, 1.1), ({0.9: 0.01, 1.0: 0.03, 1.1: 0.02}, 0.9),
                                                ({0.5: -0.004, 1.0: 0.001, 2.0: -0.3}, 0.5)])
 def test_timescale_step_keeps_the_reservoir_stable(monkeypatch, exponents, chosen):
@@ -160,7 +177,8 @@ def test_timescale_step_keeps_the_reservoir_stable(monkeypatch, exponents, chose
     trial, factor, lam_max = lnp.tune_timescales(res, torch.zeros(5, 1), 1, lnp.LNPConfig(lambda_target=-0.005, tau_factors=tuple(exponents)))
     assert factor == chosen and lam_max == exponents[chosen] and scale(trial) == chosen
 
-@pytest.mark.parametrize("field, value", [("keep_fraction", 0.0), ("node_fraction", 1.0), ("add_fraction", -0.1), ("tau_factors", ()), ("tau_factors", (1.0, -0.5))])
+@pytest.mark.parametrize("field, value", [("keep_fraction", 0.0), ("node_fraction", 1.0), ("add_fraction", -0.1), ("tau_factors", ()), ("tau_factors", (1.0, -0.5)),
+                                          ("retrain_epochs", -1), ("retrain_epochs", 1.5)])
 def test_lnp_config_rejects_bad_values(field, value):
     from sparsesnn.recurrent.lnp import LNPConfig
 
@@ -222,6 +240,10 @@ def test_reservoir_and_lnp_cli_contract(tmp_path, capsys):
     control = lnp_summary["no_recurrence"]
     assert control["synapses"] == 0 and control["neurons"] == 120  # the unpruned network, recurrence removed
     assert control["sops_per_step"] == 0 and control["sop_ratio"] is None  # no SOPs: the ratio is unbounded
+    assert main(["lnp", str(run), "--iterations", "1", "--retrain-epochs", "1"]) == 0
+    retrained = json.loads((run / "lnp_summary.json").read_text())
+    assert retrained["config"]["retrain_epochs"] == 1 and retrained["config"]["seed"] == 0
+    assert retrained["unpruned"]["nrmse"] != lnp_summary["unpruned"]["nrmse"]  # the reference is retrained too
     assert main(["lnp", str(tmp_path / "nothing")]) == 2
     assert main(["reservoir", "--task", "lorenz63", "--windows", "0", "--out", str(tmp_path / "w0")]) == 2
     assert "reservoir run directory" in capsys.readouterr().err

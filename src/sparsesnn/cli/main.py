@@ -248,9 +248,12 @@ def _bayesopt(args: argparse.Namespace) -> int:
 
 
 def _lnp(args: argparse.Namespace) -> int:
+    from ..recurrent.lnp import LNPConfig
     from ..recurrent.lnp_run import run_lnp
+    from ..recurrent.run import load_reservoir_run
 
-    s = run_lnp(args.run_dir, args.iterations, target_neuron_sparsity=args.target_neuron_sparsity,
+    cfg = LNPConfig(seed=load_reservoir_run(args.run_dir)[1].seed, retrain_epochs=args.retrain_epochs) if args.retrain_epochs else None
+    s = run_lnp(args.run_dir, args.iterations, cfg, target_neuron_sparsity=args.target_neuron_sparsity,
                 target_synapse_sparsity=args.target_synapse_sparsity)
     print(json.dumps({k: {m: s[k][m] for m in ("neurons", "synapses", "nrmse", "sop_ratio")}
                       for k in ("unpruned", "lnp", "activity_pruning", "random", "random_matched", "no_recurrence")}, indent=2))
@@ -331,6 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iterations", type=int, default=10)
     p.add_argument("--target-neuron-sparsity", dest="target_neuron_sparsity", type=float, default=0.4)
     p.add_argument("--target-synapse-sparsity", dest="target_synapse_sparsity", type=float, default=0.5)
+    p.add_argument("--retrain-epochs", dest="retrain_epochs", type=int, default=0,
+                   help="STDP passes every compared network gets before its readout (004 §VI.F); 0: read out as pruned")
     p = sub.add_parser("sweep", help="grid/TPE search over config fields with Optuna (parallel workers)")
     p.add_argument("sweep", type=Path, help="sweep YAML: study, out, grid, base_config, overrides, objective")
     p.add_argument("--workers", type=int, default=1, help="local worker processes sharing the study storage")

@@ -44,6 +44,10 @@ class LNPConfig:
     # eq. 16's diagonal option: τ absorbs each neuron's change in total input. Off: on validation
     # networks it raised LNP's mean closed-loop NRMSE 0.85 -> 1.28 (results/lnp_validation.json)
     homeostasis: bool = False
+    # evaluation, not pruning: STDP passes over the training series that every compared network
+    # (unpruned, each iteration's LNP network, AP, random, no recurrence) gets before its readout,
+    # as 004 §VI.F trains the pruned model before testing it. 0: read out as pruned.
+    retrain_epochs: int = 0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.keep_fraction <= 1.0:
@@ -52,6 +56,8 @@ class LNPConfig:
             raise ValueError(f"LNPConfig.node_fraction must be in [0, 1) and add_fraction >= 0; got {self.node_fraction}, {self.add_fraction}")
         if not self.tau_factors or min(self.tau_factors) <= 0.0:
             raise ValueError(f"LNPConfig.tau_factors must be positive scales, at least one; got {self.tau_factors}")
+        if int(self.retrain_epochs) != self.retrain_epochs or self.retrain_epochs < 0:
+            raise ValueError(f"LNPConfig.retrain_epochs must be a whole number >= 0; got {self.retrain_epochs}")
 
 
 def _edge_lyapunov(res: Reservoir, lam: np.ndarray, eps: float = 1e-4) -> np.ndarray:

@@ -1,7 +1,8 @@
 """``sparsesnn lnp RUN_DIR``: LNP iterations on a reservoir run, one JSON line per iteration in
 ``RUN_DIR/lnp.jsonl``, then the activity-pruning (AP) and Erdős–Rényi baselines at the final
 size (weights of the unpruned network, and of the LNP network) and the no-recurrence control in
-``RUN_DIR/lnp_summary.json``."""
+``RUN_DIR/lnp_summary.json``. With ``LNPConfig.retrain_epochs`` every network is STDP-trained on
+the training series before it is read out (the pruned networks carried between iterations are not)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,15 @@ from ..training.rundir import append_jsonl
 from .dynamics import Simulator
 from .lnp import LNPConfig, lnp_iteration
 from .network import Reservoir
-from .run import load_reservoir_run, predict, task_series
+from .run import load_reservoir_run, predict, stdp_train, task_series
 
 
-def _evaluate(res: Reservoir, task, substeps: int, u, sops0: float | None) -> dict:
-    """Prediction figures of ``res``; ``sop_ratio`` = ``sops0`` / its SOPs per step (1 for the
-    reference itself, None for a network without any SOP: the ratio is unbounded)."""
+def _evaluate(res: Reservoir, task, substeps: int, u, sops0: float | None, retrain_epochs: int = 0) -> dict:
+    """Prediction figures of ``res`` (after ``retrain_epochs`` STDP passes over the training series,
+    on a copy); ``sop_ratio`` = ``sops0`` / its SOPs per step (1 for the reference itself, None for
+    a network without any SOP: the ratio is unbounded)."""
+    if retrain_epochs:
+        res = stdp_train(res, u, dataclasses.replace(task, stdp_epochs=retrain_epochs), substeps)
     p = predict(res, task, substeps, u)
     sops = p["sops_per_step"]
     return {"synapses": res.synapses, "neurons": int(res.alive.sum()), "nrmse": p["nrmse"],
@@ -92,22 +96,25 @@ def run_lnp(run_dir: str | Path, iterations: int = 10, cfg: LNPConfig | None = N
     drive = torch.as_tensor(u[: cfg.drive_samples], dtype=torch.float32)
     start = time.perf_counter()
     atomic_write_bytes(run_dir / "lnp.jsonl", b"")
-    base = _evaluate(res, task, net.substeps, u, None)
+    def evaluate(r: Reservoir, sops0: float | None) -> dict:
+        return _evaluate(r, task, net.substeps, u, sops0, cfg.retrain_epochs)
+
+    base = evaluate(res, None)
     n0, s0 = base["neurons"], base["synapses"]
     append_jsonl(run_dir / "lnp.jsonl", {"iteration": 0, **base, "sop_ratio": 1.0})
     gen = torch.Generator().manual_seed(cfg.seed)
     current, record = res, base
     for it in range(1, iterations + 1):
         current, info = lnp_iteration(current, drive, net.substeps, cfg, gen, it)
-        record = {"iteration": it, **_evaluate(current, task, net.substeps, u, base["sops_per_step"]), **info,
+        record = {"iteration": it, **evaluate(current, base["sops_per_step"]), **info,
                   "neuron_sparsity": 1 - current.alive.sum().item() / n0, "synapse_sparsity": 1 - current.synapses / s0}
         append_jsonl(run_dir / "lnp.jsonl", record)
         if record["neuron_sparsity"] >= target_neuron_sparsity and record["synapse_sparsity"] >= target_synapse_sparsity:
             break
-    ap = _evaluate(activity_pruned(res, drive, net.substeps, record["neurons"], record["synapses"]), task, net.substeps, u, base["sops_per_step"])
-    er, er_matched = (_evaluate(random_network(like, record["neurons"], record["synapses"], cfg.seed), task, net.substeps, u,
-                                base["sops_per_step"]) for like in (res, current))
-    control = _evaluate(without_recurrence(res), task, net.substeps, u, base["sops_per_step"])
+    ap = evaluate(activity_pruned(res, drive, net.substeps, record["neurons"], record["synapses"]), base["sops_per_step"])
+    er, er_matched = (evaluate(random_network(like, record["neurons"], record["synapses"], cfg.seed), base["sops_per_step"])
+                      for like in (res, current))
+    control = evaluate(without_recurrence(res), base["sops_per_step"])
     summary = {"unpruned": base, "lnp": record, "activity_pruning": ap, "random": er, "random_matched": er_matched,
                "no_recurrence": control, "config": dataclasses.asdict(cfg),
                "nrmse_ratio_lnp_over_unpruned": record["nrmse"] / base["nrmse"], "seconds": time.perf_counter() - start}
