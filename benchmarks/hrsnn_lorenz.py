@@ -14,12 +14,16 @@ afterwards, the unpruned networks without their recurrent synapses (``recurrence
 whether the task uses the recurrence at all; another, an Erdős–Rényi network carrying LNP's own
 weights and τ (``matched_random_test``), compares topologies alone.
 
+The LNP comparison is drawn network by network in ``<out>_lnp.png``; ``--replot`` redraws it from
+an existing ``--out`` file without running anything.
+
     python benchmarks/hrsnn_lorenz.py --neurons 500 --seeds 0 1 2 3 4 --windows 10 --out results/hrsnn_lorenz.json
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -29,6 +33,7 @@ from scipy import stats
 
 from sparsesnn.recurrent.esn import ESNConfig, esn_forecast
 from sparsesnn.recurrent.lnp_run import run_lnp
+from sparsesnn.recurrent.plots import plot_lnp_networks
 from sparsesnn.recurrent.run import TaskConfig, reservoir_config, run_reservoir, task_series, validation_stretch
 
 ESN_KEYS = ("nrmse", "nrmse_lyapunov_time", "one_step_nrmse", "vpt", "vpt_lyapunov_times", "nrmse_windows", "vpt_windows")
@@ -152,7 +157,12 @@ def main() -> None:
                     help="HeNHeS networks that LNP runs on (those not in --seeds are built first)")
     ap.add_argument("--workers", type=int, default=2, help="processes for the LNP runs")
     ap.add_argument("--windows", type=int, default=10, help="closed-loop windows per network (window 0: the issue's)")
+    ap.add_argument("--replot", action="store_true", help="only redraw <out>_lnp.png from the existing --out file")
     args = ap.parse_args()
+    figure = Path(args.out).with_name(Path(args.out).stem + "_lnp.png")
+    if args.replot:
+        plot_lnp_networks(json.loads(Path(args.out).read_text())["lnp"], figure)
+        return
     runs = Path(args.runs_dir)
     task = TaskConfig(task=args.task, windows=args.windows, observed=args.observed)
     out: dict = {"ablation": {}}
@@ -183,6 +193,7 @@ def main() -> None:
     print("matched random (post hoc)", out["lnp"]["matched_random_test"])
     print("no recurrence", {v: control[v]["nrmse_windows"]["median"] for v in ("unpruned", "no_recurrence")}, control["test"])
     write_results(args.out, out)
+    plot_lnp_networks(out["lnp"], figure)
 
 
 if __name__ == "__main__":

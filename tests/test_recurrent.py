@@ -163,6 +163,25 @@ def test_retraining_before_readout_trains_a_copy_with_stdp():
     assert got["nrmse"] != _evaluate(res, task, 4, u, None)["nrmse"]
 
 
+def test_lnp_network_figure_caps_diverged_runs_and_labels_each_test(tmp_path):
+    from sparsesnn.recurrent.plots import CAP, METHODS, _capped, _p_labels, plot_lnp_networks
+
+    shown, over = _capped([0.5, 1e14, float("nan"), CAP])
+    assert shown.tolist() == [0.5, CAP, CAP, CAP] and over.tolist() == [False, True, True, False]
+    rng = np.random.default_rng(0)
+    runs = [{m: {"nrmse_windows": float(v)} for m, v in zip(METHODS, rng.uniform(0.5, 2.0, len(METHODS)))} for _ in range(4)]
+    runs[1]["activity_pruning"]["nrmse_windows"] = 1e14
+    test = lambda p: {"p": p}
+    lnp = {"runs": runs, "paired_tests": {"vs_activity_pruning": test(0.03), "vs_random": test(0.9), "within_10pct_of_unpruned": test(0.4)},
+           "matched_random_test": test(0.5), "recurrence_control": {"test": test(0.2)}}
+    labels = _p_labels(lnp)
+    assert labels["activity_pruning"].endswith("0.03") and labels["random"].endswith("0.9") and "1.1" in labels["unpruned"]
+    assert labels["random_matched"].endswith("0.5") and labels["no_recurrence"].endswith("0.2") and "lnp" not in labels
+    out = plot_lnp_networks(lnp, tmp_path / "f.png")
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    assert _p_labels({"runs": runs}) == {}  # results without tests: plain labels
+
+
 @pytest.mark.parametrize("exponents, chosen", [({0.9: 0.004, 1.0: 0.03, 1.1: -0.02}, 1.1), ({0.9: 0.01, 1.0: 0.03, 1.1: 0.02}, 0.9),
                                                ({0.5: -0.004, 1.0: 0.001, 2.0: -0.3}, 0.5)])
 def test_timescale_step_keeps_the_reservoir_stable(monkeypatch, exponents, chosen):
@@ -240,6 +259,7 @@ def test_reservoir_and_lnp_cli_contract(tmp_path, capsys):
     control = lnp_summary["no_recurrence"]
     assert control["synapses"] == 0 and control["neurons"] == 120  # the unpruned network, recurrence removed
     assert control["sops_per_step"] == 0 and control["sop_ratio"] is None  # no SOPs: the ratio is unbounded
+    assert (run / "lnp.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["lnp", str(run), "--iterations", "1", "--retrain-epochs", "1"]) == 0
     retrained = json.loads((run / "lnp_summary.json").read_text())
     assert retrained["config"]["retrain_epochs"] == 1 and retrained["config"]["seed"] == 0

@@ -1,7 +1,7 @@
 """``sparsesnn lnp RUN_DIR``: LNP iterations on a reservoir run, one JSON line per iteration in
 ``RUN_DIR/lnp.jsonl``, then the activity-pruning (AP) and Erdős–Rényi baselines at the final
 size (weights of the unpruned network, and of the LNP network) and the no-recurrence control in
-``RUN_DIR/lnp_summary.json``. With ``LNPConfig.retrain_epochs`` every network is STDP-trained on
+``RUN_DIR/lnp_summary.json``, drawn in ``RUN_DIR/lnp.png``. With ``LNPConfig.retrain_epochs`` every network is STDP-trained on
 the training series before it is read out (the pruned networks carried between iterations are not)."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from ..training.rundir import append_jsonl
 from .dynamics import Simulator
 from .lnp import LNPConfig, lnp_iteration
 from .network import Reservoir
+from .plots import plot_lnp_run
 from .run import load_reservoir_run, predict, stdp_train, task_series
 
 
@@ -96,18 +97,21 @@ def run_lnp(run_dir: str | Path, iterations: int = 10, cfg: LNPConfig | None = N
     drive = torch.as_tensor(u[: cfg.drive_samples], dtype=torch.float32)
     start = time.perf_counter()
     atomic_write_bytes(run_dir / "lnp.jsonl", b"")
+
     def evaluate(r: Reservoir, sops0: float | None) -> dict:
         return _evaluate(r, task, net.substeps, u, sops0, cfg.retrain_epochs)
 
     base = evaluate(res, None)
     n0, s0 = base["neurons"], base["synapses"]
-    append_jsonl(run_dir / "lnp.jsonl", {"iteration": 0, **base, "sop_ratio": 1.0})
+    rows = [{"iteration": 0, **base, "sop_ratio": 1.0}]
+    append_jsonl(run_dir / "lnp.jsonl", rows[0])
     gen = torch.Generator().manual_seed(cfg.seed)
     current, record = res, base
     for it in range(1, iterations + 1):
         current, info = lnp_iteration(current, drive, net.substeps, cfg, gen, it)
         record = {"iteration": it, **evaluate(current, base["sops_per_step"]), **info,
                   "neuron_sparsity": 1 - current.alive.sum().item() / n0, "synapse_sparsity": 1 - current.synapses / s0}
+        rows.append(record)
         append_jsonl(run_dir / "lnp.jsonl", record)
         if record["neuron_sparsity"] >= target_neuron_sparsity and record["synapse_sparsity"] >= target_synapse_sparsity:
             break
@@ -119,4 +123,5 @@ def run_lnp(run_dir: str | Path, iterations: int = 10, cfg: LNPConfig | None = N
                "no_recurrence": control, "config": dataclasses.asdict(cfg),
                "nrmse_ratio_lnp_over_unpruned": record["nrmse"] / base["nrmse"], "seconds": time.perf_counter() - start}
     atomic_write_json(run_dir / "lnp_summary.json", summary)
+    plot_lnp_run(rows, summary, run_dir / "lnp.png")
     return summary
