@@ -243,6 +243,7 @@ def test_reservoir_and_lnp_cli_contract(tmp_path, capsys):
     assert {"nrmse", "vpt", "memory_capacity", "spike_efficiency", "synapses", "neurons", "sops_per_step"} <= set(s)
     assert s["windows"] == 2 and s["nrmse_windows"] == pytest.approx(np.mean(s["window_nrmse"]))
     assert s["neurons"] == 120
+    assert (run / "forecast.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     from sparsesnn.recurrent.run import PREDICTION_PRESET
 
     recorded = json.loads((run / "config.json").read_text())["reservoir"]

@@ -98,3 +98,25 @@ def plot_lnp_networks(lnp: dict, path: Path, key: str = "nrmse_windows") -> Path
     ax.set_title(f"{len(runs)} networks, paired (red ▲: diverged, NRMSE ≥ {CAP:g}); one-sided signed-rank tests", fontsize=9)
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def plot_forecast(summary: dict, path: Path, h: float, lyapunov: float, observed: list[int] | None = None,
+                  most: int = 3) -> Path:
+    """Window 0 of a closed-loop forecast (``prediction`` and ``truth`` of a reservoir summary),
+    variable by variable (the first ``most``) against Lyapunov times after training, with the
+    valid prediction time (first crossing of ε = 0.4) marked."""
+    P, T = np.asarray(summary["prediction"]), np.asarray(summary["truth"])
+    d = min(P.shape[1], most)
+    t = np.arange(1, len(P) + 1) * h * lyapunov
+    names = observed if observed is not None else list(range(P.shape[1]))
+    fig, ax = plt.subplots(d, 1, sharex=True, figsize=(8, 1.7 * d + 0.8), squeeze=False)
+    for i, a in enumerate(ax[:, 0]):
+        a.plot(t, T[:, i], color="black", lw=1.2, label="truth")
+        a.plot(t, P[:, i], color="tab:red", ls="--", lw=1.2, label="closed loop")
+        a.axvline(summary["vpt_lyapunov_times"], color="grey", ls=":", lw=1, label="VPT (ε = 0.4)")
+        a.set_ylabel(f"variable {names[i]}\n(train std)", fontsize=8)
+    ax[0, 0].legend(fontsize=7, loc="upper right")
+    ax[0, 0].set_title(f"NRMSE {summary['nrmse']:.2f} over {len(P)} steps, {summary['nrmse_lyapunov_time']:.2f} over the first "
+                       f"Lyapunov time; one-step {summary['one_step_nrmse']:.3f}", fontsize=9)
+    ax[-1, 0].set_xlabel("Lyapunov times after training")
+    return _save(fig, path)

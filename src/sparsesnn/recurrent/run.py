@@ -24,6 +24,7 @@ from ..training.rundir import versions
 from . import metrics
 from .dynamics import SimState, Simulator, default_w_max
 from .network import Reservoir, ReservoirConfig, build_reservoir
+from .plots import plot_forecast
 from .readout import design, ridge_fit
 from .tasks import SYSTEMS, generate
 
@@ -270,6 +271,9 @@ def run_reservoir(net: ReservoirConfig, task: TaskConfig, run_dir: str | Path) -
     torch.save(dataclasses.asdict(res), buf)
     buf.replace(run_dir / "reservoir.pt")
     atomic_write_json(run_dir / "summary.json", summary)
+    if "prediction" in summary:
+        system = SYSTEMS[task.task]
+        plot_forecast(summary, run_dir / "forecast.png", system.h, system.lyapunov, task.observed)
     return summary
 
 
