@@ -92,3 +92,31 @@ def test_noise_kinds():
     assert rpdr(0.9, 0.45) == pytest.approx(0.5)
     with pytest.raises(ValueError):
         corrupt(s, "gaussian", 0.1, g)
+
+
+def test_figures_are_written_atomically(tmp_path):
+    """A figure that fails half-way through saving leaves the previous PNG and no temporary file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sparsesnn.atomic import atomic_save_figure
+
+    path = tmp_path / "f.png"
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    atomic_save_figure(fig, path)
+    before = path.read_bytes()
+    assert before[:8] == b"\x89PNG\r\n\x1a\n"
+
+    fig, ax = plt.subplots()
+
+    def broken(f, **kwargs):
+        f.write(b"\x89PNG half")
+        raise RuntimeError("renderer failed")
+
+    fig.savefig = broken
+    with pytest.raises(RuntimeError, match="renderer failed"):
+        atomic_save_figure(fig, path)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["f.png"]

@@ -49,3 +49,15 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 def atomic_torch_save(obj: Any, path: Path) -> None:
     """``torch.save`` through a temporary file and an atomic rename."""
     _atomic_write(path, lambda f: torch.save(obj, f))
+
+
+def atomic_save_figure(fig, path: Path, dpi: int = 110) -> Path:
+    """A matplotlib figure as PNG at ``path`` through the same atomic rename, then closed."""
+    import matplotlib.pyplot as plt
+
+    try:
+        fig.tight_layout()
+        _atomic_write(Path(path), lambda f: fig.savefig(f, format="png", dpi=dpi))
+    finally:
+        plt.close(fig)
+    return Path(path)

@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..atomic import atomic_write_bytes  # noqa: E402
+from ..atomic import atomic_save_figure, atomic_write_bytes  # noqa: E402
 from ..training.rundir import read_jsonl  # noqa: E402
 from ..training.trainer import load_run  # noqa: E402
 from .network import random_like  # noqa: E402
@@ -20,10 +20,7 @@ from .run import EMBEDDING_FILE, analyze_run  # noqa: E402
 
 
 def _save(fig, path: Path) -> str:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path.name
+    return atomic_save_figure(fig, path).name
 
 
 def _curves(metrics: list[dict], out: Path) -> list[str]:

@@ -10,6 +10,8 @@ from typing import Sequence
 import numpy as np
 from scipy import stats
 
+from ..atomic import atomic_save_figure
+
 
 def saturation_time(T: Sequence[int], values: Sequence[float], window: int = 10, eps: float = 0.01) -> int | None:
     """First T at which the relative improvement Δ_t = (A_t − A_{t−1})/A_{t−1} has stayed ≤ ε
@@ -88,9 +90,7 @@ def plot_lag_kde(lags_sparse: Sequence[float], lags_dense: Sequence[float], path
     ax.set_ylabel("density")
     if ax.get_legend_handles_labels()[0]:
         ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    atomic_save_figure(fig, path, dpi=120)
     return path
 
 
@@ -129,7 +129,5 @@ def plot_conversion(results: Sequence[dict], path: Path) -> Path:
     a2.set_xlabel("energy per sample (mJ, 45 nm: 4.6 pJ MAC, 0.9 pJ AC)")
     a2.set_ylabel("test accuracy (%)")
     a2.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    atomic_save_figure(fig, path, dpi=120)
     return path

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import matplotlib
@@ -12,22 +11,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..atomic import atomic_write_bytes  # noqa: E402
+from ..atomic import atomic_save_figure  # noqa: E402
 
 METHODS = ("unpruned", "lnp", "activity_pruning", "random", "random_matched", "no_recurrence")
 LABELS = {"unpruned": "unpruned", "lnp": "LNP", "activity_pruning": "AP", "random": "random",
           "random_matched": "random,\nLNP's weights", "no_recurrence": "unpruned,\nno recurrence"}
 # closed loops that leave the attractor reach NRMSE 1e14; drawn at this cap so the rest stays legible
 CAP = 10.0
-
-
-def _save(fig, path: Path) -> Path:
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(Path(path), buf.getvalue())
-    return Path(path)
 
 
 def _capped(values) -> tuple[np.ndarray, np.ndarray]:
@@ -60,7 +50,7 @@ def plot_lnp_run(rows: list[dict], summary: dict, path: Path, key: str = "nrmse_
     ax[2].set_ylabel(key)
     ax[2].set_title(f"closed-loop error (▲ ≥ {CAP:g}: diverged)", fontsize=9)
     ax[2].legend(fontsize=7)
-    return _save(fig, path)
+    return atomic_save_figure(fig, path)
 
 
 def _p_labels(lnp: dict) -> dict[str, str]:
@@ -97,7 +87,7 @@ def plot_lnp_networks(lnp: dict, path: Path, key: str = "nrmse_windows") -> Path
     ax.set_ylabel(f"closed-loop {key}")
     ax.set_title(f"{len(runs)} networks, paired (red ▲: diverged, NRMSE ≥ {CAP:g}); one-sided signed-rank tests", fontsize=9)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return atomic_save_figure(fig, path)
 
 
 def plot_forecast(summary: dict, path: Path, h: float, lyapunov: float, observed: list[int] | None = None,
@@ -119,4 +109,4 @@ def plot_forecast(summary: dict, path: Path, h: float, lyapunov: float, observed
     ax[0, 0].set_title(f"NRMSE {summary['nrmse']:.2f} over {len(P)} steps, {summary['nrmse_lyapunov_time']:.2f} over the first "
                        f"Lyapunov time; one-step {summary['one_step_nrmse']:.3f}", fontsize=9)
     ax[-1, 0].set_xlabel("Lyapunov times after training")
-    return _save(fig, path)
+    return atomic_save_figure(fig, path)
