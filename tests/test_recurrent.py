@@ -146,6 +146,38 @@ def test_random_baselines_are_equal_size_and_draw_from_the_network_they_are_give
 
 
 
+def test_bptt_twin_runs_the_simulator_dynamics_and_trains_for_prediction(tmp_path):
+    """The trainable twin's forward is the simulator's (features and spikes, carried state
+    included), so BPTT optimises the network that is then read out; prediction training keeps
+    Dale's law, moves the synapses, and `sparsesnn reservoir --training backprop` runs it."""
+    from sparsesnn.recurrent.backprop import RecurrentSNN, train_forecast
+    from sparsesnn.recurrent.dynamics import Simulator
+    from sparsesnn.recurrent.run import TaskConfig, task_series
+
+    task = TaskConfig(warmup=20, train=60, horizon=10, ridge=1.0)
+    u = task_series(task)[0]
+    res = build_reservoir(ReservoirConfig(neurons=80, seed=6, input_scale=8.0, neuron_het="hetero"), 3)
+    x = torch.as_tensor(u[:40], dtype=torch.float32)
+    sim = Simulator(res, 4)
+    f1, c1 = sim.run(x[:25])
+    f2, c2 = sim.run(x[25:])
+    twin = RecurrentSNN(res, 4)
+    with torch.no_grad():
+        c_a, g1, state = twin(x[None, :25])
+        c_b, g2, _ = twin(x[None, 25:], state)
+    assert float(c1.sum()) > 0 and torch.equal(c_a[0] + c_b[0], c1 + c2)
+    torch.testing.assert_close(torch.cat([g1[0], g2[0]]), torch.cat([f1, f2]), rtol=0, atol=1e-5)
+    trained, losses = train_forecast(res, u, task.warmup, task.train, 4, task.ridge, epochs=2, lr=1e-2)
+    assert len(losses) == 2 and all(np.isfinite(losses))
+    assert (torch.sign(trained.w) == torch.sign(res.w)).all() and not torch.allclose(trained.w, res.w)
+    out, cfg = tmp_path / "bp", tmp_path / "bp.yaml"
+    cfg.write_text("task: {warmup: 20, train: 60, horizon: 10, mc_samples: 200, tau_max: 10, bptt_epochs: 1}\n")
+    assert main(["reservoir", "--config", str(cfg), "--task", "lorenz63", "--training", "backprop", "--neurons", "60",
+                 "--seed", "1", "--out", str(out)]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert np.isfinite(s["one_step_nrmse"]) and s["neurons"] == 60
+
+
 def test_retraining_before_readout_trains_a_copy_with_stdp():
     """``retrain_epochs``: the network read out is the STDP-trained copy, the one given stays as it was."""
     from sparsesnn.recurrent.lnp_run import _evaluate

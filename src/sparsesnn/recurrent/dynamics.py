@@ -38,14 +38,18 @@ def init_sim(n: int) -> SimState:
     return SimState(torch.zeros(n), torch.zeros(n), torch.zeros(n, dtype=torch.int32), torch.zeros(n))
 
 
+def trace_decay(res: Reservoir, substeps: int) -> float:
+    """Per-step decay of the feature traces: time constant two samples (2 · substeps steps)."""
+    return math.exp(-res.dt / (2.0 * substeps * res.dt))
+
+
 class Simulator:
     """Runs a reservoir on input sequences (state kept between calls, for closed-loop use)."""
 
-    def __init__(self, res: Reservoir, substeps: int = 4, feature_tau: float | None = None) -> None:
+    def __init__(self, res: Reservoir, substeps: int = 4) -> None:
         self.res, self.substeps = res, int(substeps)
         self.leak = (res.dt / res.tau).clamp(max=1.0)
-        tau_f = feature_tau if feature_tau is not None else 2.0 * substeps * res.dt
-        self.trace_decay = math.exp(-res.dt / tau_f)
+        self.trace_decay = trace_decay(res, substeps)
         self.state = init_sim(res.n)
         self.alive = res.alive.to(torch.float32)
         self.recording: list | None = None  # a list collects (v before reset, spikes) per step

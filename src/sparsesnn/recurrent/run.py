@@ -50,7 +50,7 @@ class TaskConfig:
     data_dir: str | None = None  # classification: the data set's folder
     frames: int = 8  # classification: time bins per sample
     stdp_samples: int = 200  # classification: training samples STDP sees
-    training: str = "stdp"  # classification: "stdp" (+ readouts) or "backprop" (HoNB / HeNB, 004 §VI.C)
+    training: str = "stdp"  # "stdp" (+ readouts) or "backprop" (HoNB / HeNB, 004 §VI.C): the recurrent layer by BPTT
     bptt_epochs: int = 5
     bptt_lr: float = 2e-3
     warmup: int = 100
@@ -225,10 +225,15 @@ def stdp_train(res: Reservoir, u: np.ndarray, task: TaskConfig, substeps: int) -
 
 
 def trained_reservoir(net: ReservoirConfig, u: np.ndarray, task: TaskConfig) -> Reservoir:
-    """A reservoir drawn from ``net`` (torch seeded with its seed) and STDP-trained on the series
-    ``u`` as ``task`` says (unchanged when ``task.stdp_epochs`` is 0)."""
+    """A reservoir drawn from ``net`` (torch seeded with its seed) and trained on the series ``u``
+    as ``task`` says: by STDP (unchanged when ``task.stdp_epochs`` is 0), or with
+    ``task.training == "backprop"`` by BPTT on one-step prediction (HoNB / HeNB)."""
     torch.manual_seed(net.seed)
     res = build_reservoir(net, u.shape[1])
+    if task.training == "backprop":
+        from .backprop import train_forecast
+
+        return train_forecast(res, u, task.warmup, task.train, net.substeps, task.ridge, task.bptt_epochs, task.bptt_lr, seed=net.seed)[0]
     return stdp_train(res, u, task, net.substeps) if task.stdp_epochs > 0 else res
 
 
@@ -240,7 +245,7 @@ def evaluate_reservoir(res: Reservoir, task: TaskConfig, substeps: int, u: np.nd
 
 
 def run_reservoir(net: ReservoirConfig, task: TaskConfig, run_dir: str | Path) -> dict:
-    """Build, STDP-train, read out and measure; writes config, reservoir and summary."""
+    """Build, train (STDP or BPTT), read out and measure; writes config, reservoir and summary."""
     run_dir = Path(run_dir)
     start = time.perf_counter()
     torch.manual_seed(net.seed)
@@ -258,8 +263,6 @@ def run_reservoir(net: ReservoirConfig, task: TaskConfig, run_dir: str | Path) -
         else:
             summary = classify(res, net, train, test, task.stdp_samples if task.stdp_epochs > 0 else 0)
     else:
-        if task.training != "stdp":
-            raise ValueError(f"task.training={task.training!r}: backprop training (HoNB/HeNB) is for the classification tasks {CLASSIFICATION}")
         u, mean, std = task_series(task)
         res = trained_reservoir(net, u, task)
         summary = evaluate_reservoir(res, task, net.substeps, u, net.seed)
