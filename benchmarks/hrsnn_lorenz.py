@@ -1,5 +1,6 @@
 """HRSNN on Lorenz63 (issue #5 acceptance runs): HoNHoS vs HeNHeS over seeds (with the other two
-STDP ablations, and HoNB / HeNB: the recurrent layer trained by BPTT instead), an equal-size echo
+STDP ablations; HoNB / HeNB, the recurrent layer trained by BPTT instead; and both neuron kinds
+untrained, the control for either training), an equal-size echo
 state network on the same protocol (its ridge chosen on the validation stretch of the training
 series, seeds 100–102), then LNP on HeNHeS networks with AP and Erdős–Rényi baselines at
 equal size. Every network is scored on window 0 (``nrmse``: the 100 steps right after training,
@@ -167,13 +168,15 @@ def main() -> None:
     runs = Path(args.runs_dir)
     task = TaskConfig(task=args.task, windows=args.windows, observed=args.observed)
     out: dict = {"ablation": {}}
-    for name, nh, sh, training in (("HoNHoS", "homo", "homo", "stdp"), ("HeNHoS", "hetero", "homo", "stdp"),
-                                   ("HoNHeS", "homo", "hetero", "stdp"), ("HeNHeS", "hetero", "hetero", "stdp"),
-                                   ("HoNB", "homo", "homo", "backprop"), ("HeNB", "hetero", "homo", "backprop")):
+    # HoN / HeN untrained: the same networks with neither STDP nor BPTT, the control for both
+    for name, nh, sh, training, stdp in (("HoNHoS", "homo", "homo", "stdp", 1), ("HeNHoS", "hetero", "homo", "stdp", 1),
+                                         ("HoNHeS", "homo", "hetero", "stdp", 1), ("HeNHeS", "hetero", "hetero", "stdp", 1),
+                                         ("HoNB", "homo", "homo", "backprop", 1), ("HeNB", "hetero", "homo", "backprop", 1),
+                                         ("HoN_untrained", "homo", "homo", "stdp", 0), ("HeN_untrained", "hetero", "homo", "stdp", 0)):
         rows = []
         for seed in args.seeds:
             s = run_reservoir(reservoir_config(args.task, neurons=args.neurons, neuron_het=nh, stdp_het=sh, seed=seed),
-                              dataclasses.replace(task, training=training), runs / f"{name}_{seed}")
+                              dataclasses.replace(task, training=training, stdp_epochs=stdp), runs / f"{name}_{seed}")
             rows.append({k: s[k] for k in KEYS})
         agg = aggregate(rows, KEYS)
         out["ablation"][name] = {"runs": rows, **agg}

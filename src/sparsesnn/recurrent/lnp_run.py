@@ -1,8 +1,9 @@
 """``sparsesnn lnp RUN_DIR``: LNP iterations on a reservoir run, one JSON line per iteration in
 ``RUN_DIR/lnp.jsonl``, then the activity-pruning (AP) and Erdős–Rényi baselines at the final
 size (weights of the unpruned network, and of the LNP network) and the no-recurrence control in
-``RUN_DIR/lnp_summary.json``, drawn in ``RUN_DIR/lnp.png``. With ``LNPConfig.retrain_epochs`` every network is STDP-trained on
-the training series before it is read out (the pruned networks carried between iterations are not)."""
+``RUN_DIR/lnp_summary.json``, drawn in ``RUN_DIR/lnp.png``. With ``LNPConfig.retrain_epochs``
+every network is STDP-trained on the training series before it is read out (the pruned networks
+carried between iterations are not)."""
 
 from __future__ import annotations
 
