@@ -274,7 +274,7 @@ def run_reservoir(net: ReservoirConfig, task: TaskConfig, run_dir: str | Path) -
     torch.save(dataclasses.asdict(res), buf)
     buf.replace(run_dir / "reservoir.pt")
     atomic_write_json(run_dir / "summary.json", summary)
-    if "prediction" in summary:
+    if task.task not in CLASSIFICATION:
         system = SYSTEMS[task.task]
         plot_forecast(summary, run_dir / "forecast.png", system.h, system.lyapunov, task.observed)
     return summary
