@@ -4,10 +4,12 @@ Grid over the input scale, the recurrent weight scale, the simulation steps per 
 readout's ridge α; every point is scored by the closed-loop NRMSE over the last ``horizon``
 samples of the *training* series (``validation_stretch``: the test continuation is never seen),
 averaged over HoNHoS and HeNHeS reservoirs of validation seeds (100–105, disjoint from the
-reported seeds 0–4). The chosen point becomes ``recurrent.run.PREDICTION_PRESET`` and
-``TaskConfig.ridge``.
+reported seeds 0–4). The chosen point becomes the system's entry of
+``recurrent.run.PREDICTION_PRESETS`` (reservoir fields and the readout's ridge α).
 
     python benchmarks/hrsnn_lorenz_validation.py --out results/hrsnn_lorenz_validation.json
+    python benchmarks/hrsnn_lorenz_validation.py --task rossler --out results/hrsnn_rossler_validation.json
+    python benchmarks/hrsnn_lorenz_validation.py --task lorenz96 --out results/hrsnn_lorenz96_validation.json
 """
 
 from __future__ import annotations

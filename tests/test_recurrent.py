@@ -146,10 +146,12 @@ def test_reservoir_and_lnp_cli_contract(tmp_path, capsys):
     assert s["windows"] == 2 and s["nrmse_windows"] == pytest.approx(np.mean(s["window_nrmse"]))
     assert s["neurons"] == 120
     assert (run / "forecast.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    from sparsesnn.recurrent.run import PREDICTION_PRESET
+    from sparsesnn.recurrent.run import prediction_preset
 
-    recorded = json.loads((run / "config.json").read_text())["reservoir"]
-    assert {k: recorded[k] for k in PREDICTION_PRESET} == PREDICTION_PRESET  # a chaotic task: the validated preset
+    recorded = json.loads((run / "config.json").read_text())
+    preset = prediction_preset("lorenz63")
+    assert {k: recorded["reservoir"][k] for k in preset} == preset  # a chaotic task: the validated preset
+    assert recorded["task"]["ridge"] == 10.0  # ... and its readout's α, written out
     assert main(["lnp", str(run), "--iterations", "2"]) == 0
     lines = [json.loads(l) for l in (run / "lnp.jsonl").read_text().splitlines()]
     assert [l["iteration"] for l in lines][:2] == [0, 1]
@@ -272,20 +274,30 @@ def test_reservoir_model_state_round_trip():
 
 def test_reservoir_config_presets_per_task():
     from sparsesnn.recurrent.network import ReservoirConfig
-    from sparsesnn.recurrent.run import PREDICTION_PRESET, reservoir_config
+    from sparsesnn.recurrent.run import PREDICTION_PRESETS, TaskConfig, reservoir_config
+    from sparsesnn.recurrent.tasks import SYSTEMS
 
+    assert set(PREDICTION_PRESETS) == set(SYSTEMS)  # every chaotic system has its own
     pred = reservoir_config("rossler", neurons=50, input_scale=3.0)
     assert pred.input_scale == 3.0 and pred.neurons == 50  # explicit fields win over the preset
-    assert (pred.weight_scale, pred.substeps) == (PREDICTION_PRESET["weight_scale"], PREDICTION_PRESET["substeps"])
+    assert (pred.weight_scale, pred.substeps) == (PREDICTION_PRESETS["rossler"]["weight_scale"], PREDICTION_PRESETS["rossler"]["substeps"])
+    assert reservoir_config("lorenz63").input_scale != reservoir_config("rossler").input_scale  # per system, not one for all
+    assert TaskConfig(task="rossler").ridge == PREDICTION_PRESETS["rossler"]["ridge"]
+    assert TaskConfig(task="rossler", ridge=0.5).ridge == 0.5
     assert reservoir_config("nmnist", neurons=50) == ReservoirConfig(neurons=50)  # classification: plain defaults
+    with pytest.raises(ValueError, match="no prediction preset for task 'henon'"):
+        reservoir_config("henon")
 
 
-def test_prediction_preset_is_the_committed_validation_choice():
-    """The preset in the code is the point benchmarks/hrsnn_lorenz_validation.py chose (its
-    results file is committed), so the two cannot drift apart silently."""
+@pytest.mark.parametrize("task, name", [("lorenz63", "hrsnn_lorenz_validation.json"), ("rossler", "hrsnn_rossler_validation.json"),
+                                        ("lorenz96", "hrsnn_lorenz96_validation.json")])
+def test_prediction_presets_are_the_committed_validation_choices(task, name):
+    """Each system's preset in the code is the point benchmarks/hrsnn_lorenz_validation.py chose
+    for it (the results files are committed), so the two cannot drift apart silently."""
     from pathlib import Path
 
-    from sparsesnn.recurrent.run import PREDICTION_PRESET, TaskConfig
+    from sparsesnn.recurrent.run import PREDICTION_PRESETS
 
-    chosen = json.loads((Path(__file__).parents[1] / "results" / "hrsnn_lorenz_validation.json").read_text())["chosen"]
-    assert chosen == {**PREDICTION_PRESET, "ridge": TaskConfig().ridge}
+    chosen = json.loads((Path(__file__).parents[1] / "results" / name).read_text())
+    assert chosen["task"] == task and min(chosen["validation_seeds"]) >= 100
+    assert chosen["chosen"] == PREDICTION_PRESETS[task]
