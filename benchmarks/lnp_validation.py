@@ -1,5 +1,6 @@
 """Choose LNP's settings on validation networks only (issue #5): HeNHeS reservoirs of seeds
-100–104 (disjoint from the reported seeds 0–4), trained and scored on the training series alone
+100–104 (disjoint from the reported seeds 0–4) on Lorenz63 (``--task``: another chaotic system,
+with its own prediction preset), trained and scored on the training series alone
 (300 training samples, then its last 200 as two closed-loop windows; the test continuation is
 never generated). Every variant of ``LNPConfig`` runs LNP on the same five networks, with the AP
 and Erdős–Rényi baselines at its final size, aggregated as in ``hrsnn_lorenz.py``, with the
@@ -10,7 +11,6 @@ no-recurrence control of the unpruned networks (``recurrence_control``).
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from multiprocessing import Pool
 from pathlib import Path
@@ -34,7 +34,7 @@ VARIANTS = {
     # the protocol of 004 §VI.F: every compared network is STDP-trained again before its readout
     "retrain": {"retrain_epochs": 1},
 }
-TASK = TaskConfig(task="lorenz63", train=300, windows=2)
+TRAIN, WINDOWS = 300, 2  # the validation task: TaskConfig(task=--task, train=TRAIN, windows=WINDOWS)
 
 
 def build(job: tuple[int, int, TaskConfig, Path]) -> None:
@@ -54,11 +54,12 @@ def prune(job: tuple[str, int, int, Path]) -> dict:
 def main() -> None:
     ap = hrsnn_parser(__doc__, "lnp_validation", [100, 101, 102, 103, 104])
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--task", default="lorenz63", help="the chaotic system (its own prediction preset)")
     ap.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     args = ap.parse_args()
     if min(args.seeds) < 100:
         raise SystemExit("validation seeds must be >= 100 (0-4 are the reported networks)")
-    runs, task = Path(args.runs_dir), dataclasses.replace(TASK, observed=args.observed)
+    runs, task = Path(args.runs_dir), TaskConfig(task=args.task, train=TRAIN, windows=WINDOWS, observed=args.observed)
     with Pool(args.workers) as pool:
         pool.map(build, [(s, args.neurons, task, runs) for s in args.seeds])
         jobs = [(name, s, args.lnp_iterations, runs) for name in args.variants for s in args.seeds]
