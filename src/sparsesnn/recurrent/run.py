@@ -75,7 +75,9 @@ class TaskConfig:
     # the network must recover y and z from its own memory (delay embedding); fed the full state,
     # the next state is a function of the current one and the recurrence has nothing to remember.
     observed: list[int] | None = None
-    ridge: float | None = None  # prediction readout's α (None: the system's PREDICTION_PRESETS entry)
+    # prediction readout's α; None takes the system's PREDICTION_PRESETS entry at construction, so
+    # dataclasses.replace(cfg, task=other) keeps cfg's α: build a new TaskConfig for another system
+    ridge: float | None = None
     stdp_epochs: int = 1  # passes of STDP over the training series (0: no plasticity)
     mc_samples: int = 2000
     tau_max: int = 100
