@@ -3,6 +3,9 @@
     python benchmarks/perf.py --out results/perf.json          # full sizes (minutes)
     python benchmarks/perf.py --smoke                           # tiny sizes, CI smoke run
 
+The LIF figure compares with SpikingJelly where it imports (``pip install --no-deps spikingjelly
+loguru``); the epoch figure needs ``--data-dir`` with the MNIST files.
+
 Every ratio is measured in this one process; each time is the median of ``--repeats`` warm
 runs, and the timings a ratio compares alternate round by round (a slow spell of this shared host
 then hits both sides, not the one that happened to run during it). Each issue figure carries a
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import platform
 import statistics
 import sys
 import time
@@ -226,8 +230,8 @@ def bench_lif(T: int, B: int, N: int, repeats: int) -> dict:
                               surrogate_function=surrogate.ATan(), step_mode="m")
         out["equal_to_spikingjelly"] = bool(torch.equal(node(cur), lif_multistep(cur, 0.5, 1.0, fn)))
         fns["spikingjelly_ms"] = sj
-    except ImportError:
-        out["spikingjelly_ms"] = None
+    except ImportError as exc:  # SpikingJelly 2.0 also imports loguru at import time
+        out["spikingjelly_ms"], out["spikingjelly_unavailable"] = None, f"{type(exc).__name__}: {exc}"
     r = round_times_ms(fns, repeats)
     return {**out, **ratios(r, "ours_ms", {"speedup_vs_spikingjelly": "spikingjelly_ms"} if "spikingjelly_ms" in r else {})}
 
@@ -284,6 +288,20 @@ def bench_epoch(data_dir: str | None, rounds: int = 3) -> dict | None:
     return out
 
 
+def cpu() -> dict:
+    """The CPU the figures come from: model, family and the vector extensions the kernels and
+    torch's dense products can use (the dense bf16 figure moves 40x between hosts with and
+    without bf16 units)."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return {"model": platform.processor() or "unknown"}
+    field = lambda key: next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith(key)), "")
+    flags = set(field("flags").split())
+    return {"model": field("model name"), "family": field("cpu family"), "model_number": field("model\t"),
+            "simd": sorted(flags & {"avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"})}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
@@ -305,6 +323,7 @@ def main() -> None:
         "link_prediction_1pct": bench_link_prediction(lp_n, 0.01 if not args.smoke else 0.05, max(1, reps // 2)),
         "mnist_epoch_98": None if args.smoke else bench_epoch(args.data_dir, args.epoch_rounds),
         "torch_threads": torch.get_num_threads(),
+        "cpu": cpu(),
         "native_kernels": native.available(),
         "native_unavailable_reason": native.reason(),
     }
