@@ -179,8 +179,11 @@ def test_event_methods_equal_dense_masked(scatter_per_link, n_samples, shape):
         spikes = (torch.rand(n_samples, n_in) < active).float()
         want = spikes @ (layer.dense_weight() * layer.mask()).t()
         torch.testing.assert_close(kernels.event_forward(p, v, spikes, check=True, scatter_per_link=ratio), want)
-    spikes[-1, -1] = float("nan")
-    assert kernels.event_forward(p, v, spikes, check=True, scatter_per_link=ratio) is None
+    # in the vectorised part of the packing and in its scalar tail; NaN and a plain non-binary value
+    for where, bad in (((0, 0), float("nan")), ((-1, -1), float("nan")), ((n_samples // 2, n_in // 2), 2.0)):
+        odd = spikes.clone()
+        odd[where] = bad
+        assert kernels.event_forward(p, v, odd, check=True, scatter_per_link=ratio) is None, (where, bad)
 
 
 def test_portable_build_equals_dense_masked(monkeypatch, tmp_path):
