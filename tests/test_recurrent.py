@@ -123,6 +123,9 @@ def test_bptt_twin_runs_the_simulator_dynamics_and_trains_for_prediction(tmp_pat
         c_a, g1, state = twin(x[None, :25])
         c_b, g2, _ = twin(x[None, 25:], state)
     assert float(c1.sum()) > 0 and torch.equal(c_a[0] + c_b[0], c1 + c2)
+    with torch.no_grad():  # classification's counts-only pass: same spikes, no features
+        c_only, none, _ = twin(x[None, :25], features=False)
+    assert none is None and torch.equal(c_only, c_a)
     torch.testing.assert_close(torch.cat([g1[0], g2[0]]), torch.cat([f1, f2]), rtol=0, atol=1e-5)
     trained, losses = train_forecast(res, u, task.warmup, task.train, 4, task.ridge, epochs=2, lr=1e-2)
     assert len(losses) == 2 and all(np.isfinite(losses))

@@ -58,9 +58,12 @@ class RecurrentSNN(nn.Module):
     def weights(self) -> torch.Tensor:
         return self.sign * F.softplus(self.rho)
 
-    def forward(self, frames: torch.Tensor, state: SimState | None = None) -> tuple[torch.Tensor, torch.Tensor, SimState]:
+    def forward(self, frames: torch.Tensor, state: SimState | None = None,
+                features: bool = True) -> tuple[torch.Tensor, torch.Tensor | None, SimState]:
         """``frames`` ``[B, T, inputs]`` from ``state`` (rest if None) → (spike counts ``[B, N]``,
-        features ``[B, T, 2N]``: traces then membranes at each frame's last step, the final state)."""
+        features ``[B, T, 2N]``: traces then membranes at each frame's last step, the final state).
+        ``features=False`` (classification reads the counts only) skips the traces and returns
+        None for the features: the graph then holds no per-frame copies of the state."""
         res, (B, T) = self.res, frames.shape[:2]
         w = self.weights()
         w_in = self.w_in * self.input_mask
@@ -79,10 +82,12 @@ class RecurrentSNN(nn.Module):
                 s = spike((v - self.theta) / self.theta, self.fn) * free * self.alive
                 v = v * (1.0 - s)  # reset to 0 (the gradient flows through the reset too)
                 refractory = torch.where(s.detach() > 0, torch.full_like(refractory, res.refractory), refractory - 1)
-                trace = trace * self.trace_decay + s
+                if features:
+                    trace = trace * self.trace_decay + s
                 counts = counts + s
-            feats.append(torch.cat([trace, v], 1))
-        return counts, torch.stack(feats, 1), SimState(v, s, refractory, trace)
+            if features:
+                feats.append(torch.cat([trace, v], 1))
+        return counts, torch.stack(feats, 1) if features else None, SimState(v, s, refractory, trace)
 
     def to_reservoir(self) -> Reservoir:
         """The trained weights back in a :class:`Reservoir` (for SOPs, LNP, analysis)."""
@@ -115,14 +120,14 @@ def train_backprop(res: Reservoir, train: Split, test: Split, substeps: int, inp
     for _ in tqdm(range(epochs), disable=not progress, desc="BPTT"):
         total = 0.0
         for x, y in train.batches(batch_size, shuffle=True, generator=g):
-            total += _step(opt, F.cross_entropy(readout(net(flat(x))[0]), y)) * len(y)
+            total += _step(opt, F.cross_entropy(readout(net(flat(x), features=False)[0]), y)) * len(y)
         losses.append(total / len(train))
     correct, spikes = 0, 0.0
     degree = res.out_degree().to(torch.float32)
     sops = 0.0
     with torch.no_grad():
         for x, y in test.batches(256):
-            counts = net(flat(x))[0]
+            counts = net(flat(x), features=False)[0]
             correct += int((readout(counts).argmax(1) == y).sum())
             spikes += float(counts.sum())
             sops += float((counts * degree).sum())
