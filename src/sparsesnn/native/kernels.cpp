@@ -217,8 +217,8 @@ inline int pack_spikes(const float* X, int64_t ldx, int64_t n0, int m, int n_col
                        int64_t* updates) {
     int j = 0, bad = 0;
 #ifdef __AVX512F__
-    // sample by sample along X's rows (sequential lines; the 32 rows of a column block lie 16 KiB
-    // apart in one L1 set), OR-ing each compare mask into the L1-resident words
+    // sample by sample along X's rows (sequential lines; a column block's 32 rows lie ldx apart,
+    // 16 KiB for 4096 inputs: all in one L1 set), OR-ing each compare mask into the L1-resident words
     const int n16 = n_cols / 16 * 16;
     std::memset(bits, 0, sizeof(uint32_t) * (size_t)n16);
     const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.f);

@@ -62,8 +62,8 @@ class RecurrentSNN(nn.Module):
                 features: bool = True) -> tuple[torch.Tensor, torch.Tensor | None, SimState]:
         """``frames`` ``[B, T, inputs]`` from ``state`` (rest if None) → (spike counts ``[B, N]``,
         features ``[B, T, 2N]``: traces then membranes at each frame's last step, the final state).
-        ``features=False`` (classification reads the counts only) skips the traces and returns
-        None for the features: the graph then holds no per-frame copies of the state."""
+        ``features=False`` (classification reads the counts only) returns None for the features:
+        the graph then holds no per-frame copies of the state."""
         res, (B, T) = self.res, frames.shape[:2]
         w = self.weights()
         w_in = self.w_in * self.input_mask
@@ -82,8 +82,7 @@ class RecurrentSNN(nn.Module):
                 s = spike((v - self.theta) / self.theta, self.fn) * free * self.alive
                 v = v * (1.0 - s)  # reset to 0 (the gradient flows through the reset too)
                 refractory = torch.where(s.detach() > 0, torch.full_like(refractory, res.refractory), refractory - 1)
-                if features:
-                    trace = trace * self.trace_decay + s
+                trace = trace * self.trace_decay + s
                 counts = counts + s
             if features:
                 feats.append(torch.cat([trace, v], 1))
