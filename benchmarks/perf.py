@@ -296,7 +296,7 @@ def cpu() -> dict:
         lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
         return {"model": platform.processor() or "unknown"}
-    field = lambda key: next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith(key)), "")
+    field = lambda key: next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith(key)), "")  # noqa: E731
     flags = set(field("flags").split())
     return {"model": field("model name"), "family": field("cpu family"), "model_number": field("model\t"),
             "simd": sorted(flags & {"avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"})}
