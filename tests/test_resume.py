@@ -7,7 +7,8 @@ import time
 import torch
 
 TIMING = {"seconds", "epoch_seconds", "topology_seconds", "train_seconds"}
-ARGS = ["--dataset", "digits", "--epochs", "6", "--sparsity", "0.8", "--seed", "3", "--batch-size", "32",
+EPOCHS = 12  # enough that a fast host cannot finish between the poll and the kill
+ARGS = ["--dataset", "digits", "--epochs", str(EPOCHS), "--sparsity", "0.8", "--seed", "3", "--batch-size", "32",
         "--set", "model.hidden=[256]", "--set", "model.encoding=poisson", "--no-progress"]
 
 
@@ -27,20 +28,24 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path):
     metrics = run / "metrics.jsonl"
     deadline = time.time() + 300
     while time.time() < deadline and (not metrics.exists() or len(metrics.read_text().splitlines()) < 2):
-        time.sleep(0.05)
-    time.sleep(0.3)  # into the third epoch
+        time.sleep(0.005)
+    # half of epoch 2's own duration: mid-epoch 3 on any host (a fixed sleep overshot the whole
+    # run on a host whose epochs take 0.08 s)
+    time.sleep(0.5 * json.loads(metrics.read_text().splitlines()[1])["epoch_seconds"])
     proc.send_signal(signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL, "training finished before it could be killed"
     assert not (run / "summary.json").exists()
+    killed_at = len(metrics.read_text().splitlines())
+    assert killed_at < EPOCHS, "every epoch had finished before the kill"
 
-    subprocess.run(_cli("--resume", str(run), "--epochs", "6", "--no-progress"), check=True, capture_output=True)
+    subprocess.run(_cli("--resume", str(run), "--epochs", str(EPOCHS), "--no-progress"), check=True, capture_output=True)
 
     a = json.loads((ref / "summary.json").read_text())
     b = json.loads((run / "summary.json").read_text())
     assert _strip(a) == _strip(b)
     la = [_strip(json.loads(l)) for l in (ref / "metrics.jsonl").read_text().splitlines()]
     lb = [_strip(json.loads(l)) for l in (run / "metrics.jsonl").read_text().splitlines()]
-    assert la == lb and len(la) == 6
+    assert la == lb and len(la) == EPOCHS
     sa = torch.load(ref / "checkpoint.pt", weights_only=False)["model"]
     sb = torch.load(run / "checkpoint.pt", weights_only=False)["model"]
     assert sa.keys() == sb.keys()
