@@ -136,3 +136,28 @@ def test_homeostatic_leak_absorbs_each_neurons_change_in_input():
         assert tau[i] == pytest.approx(want, rel=1e-5)
         inside += lo < want < hi
     assert inside > res.n // 2  # the bounds rarely bite at these magnitudes
+
+
+def test_pruned_neurons_give_the_readout_nothing():
+    """A neuron node pruning removed is gone: no spikes, its membrane held at rest (its input
+    weights would otherwise keep it a leaky filter of the input that the readout still reads),
+    in the simulator and in its BPTT twin; the live neurons run as before."""
+    from sparsesnn.recurrent.backprop import RecurrentSNN
+    from sparsesnn.recurrent.dynamics import Simulator
+
+    res = build_reservoir(ReservoirConfig(neurons=120, seed=2, input_scale=8.0), 3)
+    pruned = prune_nodes(res, 0.4, seed=0)
+    dead = ~pruned.alive
+    assert bool((res.w_in[dead] != 0).any())  # some pruned neurons had input synapses
+    x = torch.as_tensor(np.random.default_rng(0).standard_normal((40, 3)), dtype=torch.float32)
+    feats, counts = Simulator(pruned, 4).run(x)
+    assert (feats[:, : res.n][:, dead] == 0).all() and (feats[:, res.n :][:, dead] == 0).all() and (counts[dead] == 0).all()
+    assert float(counts[~dead].sum()) > 0 and (feats[:, res.n :][:, ~dead] != 0).any()
+    with torch.no_grad():
+        c, f, _ = RecurrentSNN(pruned, 4)(x[None])
+    assert (f[0][:, : res.n][:, dead] == 0).all() and (f[0][:, res.n :][:, dead] == 0).all() and (c[0][dead] == 0).all()
+    torch.testing.assert_close(c[0], counts)
+    # every neuron alive: the mask changes nothing
+    full = res.subset_synapses(pruned.alive[res.pre] & pruned.alive[res.post])
+    f_full, _ = Simulator(full, 4).run(x)
+    assert (f_full[:, res.n :][:, dead] != 0).any()

@@ -78,8 +78,8 @@ class RecurrentSNN(nn.Module):
             for _ in range(self.substeps):
                 rec = frames.new_zeros(B, res.n).index_add(1, res.post, s[:, res.pre] * w)
                 free = (refractory <= 0).to(v.dtype)
-                v = (v + self.leak * (drive - v) + rec) * free
-                s = spike((v - self.theta) / self.theta, self.fn) * free * self.alive
+                v = (v + self.leak * (drive - v) + rec) * free * self.alive  # pruned: held at rest
+                s = spike((v - self.theta) / self.theta, self.fn) * free
                 v = v * (1.0 - s)  # reset to 0 (the gradient flows through the reset too)
                 refractory = torch.where(s.detach() > 0, torch.full_like(refractory, res.refractory), refractory - 1)
                 trace = trace * self.trace_decay + s

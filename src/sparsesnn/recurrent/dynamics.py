@@ -51,7 +51,7 @@ class Simulator:
         self.leak = (res.dt / res.tau).clamp(max=1.0)
         self.trace_decay = trace_decay(res, substeps)
         self.state = init_sim(res.n)
-        self.alive = res.alive.to(torch.float32)
+        self.live = res.alive.clone()
         self.recording: list | None = None  # a list collects (v before reset, spikes) per step
 
     def reset(self) -> None:
@@ -91,8 +91,9 @@ class Simulator:
                 rec = torch.zeros(res.n).index_add_(0, res.post, res.w * st.spikes[res.pre])
                 free = st.refractory <= 0
                 v = st.v + self.leak * (drive[i] - st.v) + rec
-                v = torch.where(free, v, torch.zeros_like(v))
-                s = ((v > res.threshold) & free).to(torch.float32) * self.alive
+                # a pruned neuron is gone: held at rest, its membrane is no readout feature
+                v = torch.where(free & self.live, v, torch.zeros_like(v))
+                s = ((v > res.threshold) & free).to(torch.float32)
                 if self.recording is not None:
                     self.recording.append((v.clone(), s))
                 st.v = torch.where(s > 0, torch.zeros_like(v), v)
