@@ -157,7 +157,7 @@ def test_pruned_neurons_give_the_readout_nothing():
         c, f, _ = RecurrentSNN(pruned, 4)(x[None])
     assert (f[0][:, : res.n][:, dead] == 0).all() and (f[0][:, res.n :][:, dead] == 0).all() and (c[0][dead] == 0).all()
     torch.testing.assert_close(c[0], counts)
-    # every neuron alive: the mask changes nothing
+    # the same synapses with every neuron alive: those membranes move, so the zeros above are the mask's
     full = res.subset_synapses(pruned.alive[res.pre] & pruned.alive[res.post])
     f_full, _ = Simulator(full, 4).run(x)
     assert (f_full[:, res.n :][:, dead] != 0).any()

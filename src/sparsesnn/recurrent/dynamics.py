@@ -51,7 +51,6 @@ class Simulator:
         self.leak = (res.dt / res.tau).clamp(max=1.0)
         self.trace_decay = trace_decay(res, substeps)
         self.state = init_sim(res.n)
-        self.live = res.alive.clone()
         self.recording: list | None = None  # a list collects (v before reset, spikes) per step
 
     def reset(self) -> None:
@@ -92,7 +91,7 @@ class Simulator:
                 free = st.refractory <= 0
                 v = st.v + self.leak * (drive[i] - st.v) + rec
                 # a pruned neuron is gone: held at rest, its membrane is no readout feature
-                v = torch.where(free & self.live, v, torch.zeros_like(v))
+                v = torch.where(free & res.alive, v, torch.zeros_like(v))
                 s = ((v > res.threshold) & free).to(torch.float32)
                 if self.recording is not None:
                     self.recording.append((v.clone(), s))
